@@ -1,0 +1,55 @@
+# The course's commands. `make help` lists them.
+# Everything runs from .venv, created from the pinned requirements.txt on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Linux with no display: JupyterLab must not try to start a (text) browser.
+NO_BROWSER := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser))
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lab test test-lessons test-grading lint notebooks release grade clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(STAMP) ## create .venv from requirements.txt (done by every target that needs it)
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (nbgrader 0.9.6 requires it); found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+lab: $(STAMP) ## open the course in JupyterLab (prints the URL; no browser on a headless machine)
+	$(VENV)/bin/jupyter lab $(NO_BROWSER) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
+
+test: $(STAMP) lint ## run every check: lint, hygiene, nbval on the lessons, unit and grading tests
+	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
+		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		lessons tests autograder/tests
+
+test-lessons: $(STAMP) ## only nbval on the lessons' stored outputs
+	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg lessons
+
+lint: $(STAMP) ## ruff over .py files and notebooks, plus the notebook hygiene check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m tools.notebook_hygiene
+
+notebooks: $(STAMP) ## re-execute the lessons in place to refresh their stored outputs
+	$(PY) -m tools.run_notebooks lessons/*.ipynb
+
+release: $(STAMP) ## regenerate exercises/ from solutions/ with nbgrader
+	$(PY) -m autograder.release
+
+grade: $(STAMP) ## grade a class: make grade SUBMISSIONS=DIR (default: the bundled demo class)
+	$(PY) -m autograder.grade_class $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)")
+
+clean: ## remove .venv, grading/ and caches
+	rm -rf $(VENV) grading .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +

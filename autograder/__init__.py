@@ -1,0 +1,1 @@
+"""Grading side of the course: nbgrader configuration and class grading."""

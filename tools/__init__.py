@@ -1,0 +1,1 @@
+"""Repository tooling: notebook execution, hygiene checks, course settings."""

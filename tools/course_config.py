@@ -1,0 +1,31 @@
+"""The course's settings and paths, read from pyproject.toml's [tool.course] table."""
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE_PREFIX = "[![Open In Colab]"
+
+
+def settings() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["tool"]["course"]
+
+
+def colab_url(notebook: Path) -> str:
+    """The Colab address that opens `notebook` (a path inside the repository)."""
+    cfg = settings()
+    rel = Path(notebook).resolve().relative_to(ROOT).as_posix()
+    return (
+        f"https://colab.research.google.com/github/{cfg['github_repo']}/blob/{cfg['branch']}/{rel}"
+    )
+
+
+def colab_badge(notebook: Path) -> str:
+    """The markdown of the Open-in-Colab badge, the first cell of every notebook."""
+    return f"{BADGE_PREFIX}({COLAB_BADGE_IMAGE})]({colab_url(notebook)})"
