@@ -1,0 +1,29 @@
+"""nbgrader configuration for the course (loaded by ../nbgrader_config.py).
+
+nbgrader's course root is the git-ignored grading/ folder: the gradebook, the
+collected submissions, autograded copies and feedback all live there. Its
+"source" step is solutions/ and its "release" step is the committed exercises/.
+"""
+
+import os
+import sys
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # so nbgrader can import the course's feedback preprocessors
+
+from autograder.feedback import FEEDBACK_PREPROCESSORS  # noqa: E402
+
+GRADING = os.path.join(ROOT, "grading")
+
+c.CourseDirectory.course_id = "pytorch-conv-course"
+c.CourseDirectory.root = GRADING
+c.CourseDirectory.source_directory = os.path.join(ROOT, "solutions")
+c.CourseDirectory.release_directory = os.path.join(ROOT, "exercises")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING, "gradebook.db")
+# Checkpoints and caches never reach a release or a grading copy.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]
+
+# Feedback shows which test failed and its message, never the hidden tests' code.
+c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
