@@ -36,12 +36,24 @@ def release(target: Path = EXERCISES) -> None:
             shutil.copytree(staged / assignment, target / assignment)
 
 
+def tidy_sources() -> None:
+    """Rewrite the solution notebooks' badges and metadata in place (the source step)."""
+    for assignment in ASSIGNMENTS:
+        path = notebook(SOLUTIONS, assignment)
+        nb = nbformat.read(path, as_version=4)
+        before = nbformat.writes(nb)
+        normalise(nb, path)
+        if nbformat.writes(nb) != before:
+            nbformat.write(nb, path)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--to", type=Path, default=EXERCISES, help="output folder (default exercises/)"
     )
     args = parser.parse_args(argv)
+    tidy_sources()
     release(args.to)
     print(f"released {len(ASSIGNMENTS)} assignments to {args.to}")
     return 0

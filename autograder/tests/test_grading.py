@@ -1,0 +1,199 @@
+"""Grading a class end to end: solutions, blank exercises, wrong and alternative answers, feedback.
+
+One nbgrader run grades every case below (a session fixture), then each test reads
+its rows from grades.csv and cells.csv.
+"""
+
+import csv
+import html
+import importlib
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.course import ASSIGNMENTS, SOLUTIONS, notebook
+from autograder.grade_class import grade_class
+from autograder.submissions import filled, reference_answers, write_submission
+
+NBGRADER_EXPORT_COLUMNS = [
+    "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+    "raw_score", "late_submission_penalty", "score", "max_score",
+]  # fmt: skip
+
+# A correct conv1d_by_hand that makes torch print a UserWarning (copy-constructing a tensor):
+# nbgrader would zero a test cell that wrote to stderr; the grader must not.
+WARNS = """import torch
+from torch import nn
+
+def conv1d_by_hand(x, weight, bias):
+    x = torch.tensor(x)  # UserWarning: prefer x.clone().detach()
+    n, c, length = x.shape
+    out_c, _, k = weight.shape
+    out = torch.empty(n, out_c, length - k + 1, dtype=x.dtype, device=x.device)
+    for i in range(length - k + 1):
+        out[:, :, i] = torch.einsum("nck,ock->no", x[:, :, i : i + k], weight) + bias
+    return out
+"""
+
+
+def variants(assignment):
+    module = importlib.import_module(f"autograder.tests.variants.{assignment}")
+    return module.WRONG, module.RIGHT
+
+
+def student_id(kind, assignment, name):
+    return f"{kind}--{assignment}--{name}"
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    subs = root / "submitted"
+    for assignment in ASSIGNMENTS:
+        folder = notebook(SOLUTIONS, assignment).parent
+        shutil.copytree(folder, subs / "solution" / assignment)
+        write_submission(subs, "blank", assignment, filled(assignment, {}))
+        reference = reference_answers(assignment)
+        wrong, right = variants(assignment)
+        for kind, group in (("wrong", wrong), ("right", right)):
+            for name, variant in group.items():
+                nb = filled(assignment, {**reference, **variant.cells})
+                write_submission(
+                    subs, student_id(kind, assignment, name), assignment, nb, variant.files
+                )
+    reference = reference_answers("ex01_conv1d")
+    warns = filled("ex01_conv1d", {**reference, "conv1d_by_hand": WARNS})
+    write_submission(subs, "warns", "ex01_conv1d", warns)
+    # Faults that must cost only their own submission.
+    (subs / "broken" / "ex02_conv2d").mkdir(parents=True)
+    (subs / "broken" / "ex02_conv2d" / "ex02_conv2d.ipynb").write_text("")
+    renamed = write_submission(
+        subs, "broken", "ex03_linear", filled("ex03_linear", reference_answers("ex03_linear"))
+    )
+    renamed.rename(renamed.with_name("Copy of ex03_linear.ipynb"))
+
+    out = root / "grading"
+    result = grade_class(subs, out, quiet=True)
+    with open(out / "grades.csv", newline="") as f:
+        grades = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)}
+    with open(out / "cells.csv", newline="") as f:
+        cells = list(csv.DictReader(f))
+    return {"out": out, "grades": grades, "cells": cells, "result": result}
+
+
+def cells_of(graded, student, assignment):
+    rows = [
+        r for r in graded["cells"] if r["student_id"] == student and r["assignment"] == assignment
+    ]
+    assert rows, f"no cells.csv rows for {student}/{assignment}"
+    return {r["cell"]: r for r in rows}
+
+
+def test_grades_csv_has_nbgrader_export_columns(graded):
+    with open(graded["out"] / "grades.csv", newline="") as f:
+        assert next(csv.reader(f)) == NBGRADER_EXPORT_COLUMNS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(graded, assignment):
+    row = graded["grades"][("solution", assignment)]
+    assert float(row["max_score"]) > 0
+    lost = {
+        c: r["message"]
+        for c, r in cells_of(graded, "solution", assignment).items()
+        if r["score"] != r["max_score"]
+    }
+    assert float(row["score"]) == float(row["max_score"]), f"solution loses points: {lost}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_unanswered_exercise_scores_zero_on_every_test(graded, assignment):
+    passing = {
+        c: r["message"]
+        for c, r in cells_of(graded, "blank", assignment).items()
+        if float(r["score"]) > 0
+    }
+    assert not passing, f"tests that pass with no answer (vacuous): {passing}"
+
+
+WRONG_CASES = [(a, n, v) for a in ASSIGNMENTS for n, v in variants(a)[0].items()]
+RIGHT_CASES = [(a, n, v) for a in ASSIGNMENTS for n, v in variants(a)[1].items()]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_assignment_has_wrong_and_alternative_answers(assignment):
+    wrong, right = variants(assignment)
+    assert len(wrong) >= 3 and len(right) >= 1, (assignment, list(wrong), list(right))
+
+
+@pytest.mark.parametrize(
+    ("assignment", "name", "variant"), WRONG_CASES, ids=[f"{a}-{n}" for a, n, _ in WRONG_CASES]
+)
+def test_wrong_answer_loses_exactly_its_points(graded, assignment, name, variant):
+    rows = cells_of(graded, student_id("wrong", assignment, name), assignment)
+    lost = {c for c, r in rows.items() if float(r["score"]) < float(r["max_score"])}
+    messages = {c: rows[c]["message"] for c in lost | set(variant.loses)}
+    assert lost == set(variant.loses), (
+        f"expected to lose {sorted(variant.loses)}, lost {sorted(lost)}: {messages}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("assignment", "name", "variant"), RIGHT_CASES, ids=[f"{a}-{n}" for a, n, _ in RIGHT_CASES]
+)
+def test_alternative_right_answer_keeps_full_marks(graded, assignment, name, variant):
+    row = graded["grades"][(student_id("right", assignment, name), assignment)]
+    rows = cells_of(graded, student_id("right", assignment, name), assignment)
+    lost = {c: r["message"] for c, r in rows.items() if r["score"] != r["max_score"]}
+    assert float(row["score"]) == float(row["max_score"]), f"correct answer loses points: {lost}"
+
+
+def test_torch_warning_in_a_correct_answer_keeps_its_points(graded):
+    row = graded["grades"][("warns", "ex01_conv1d")]
+    assert float(row["score"]) == float(row["max_score"]), cells_of(graded, "warns", "ex01_conv1d")
+
+
+def test_broken_and_renamed_notebooks_are_reported_and_cost_only_themselves(graded):
+    broken = cells_of(graded, "broken", "ex02_conv2d")
+    assert all(
+        float(r["score"]) == 0 and "not a valid notebook" in r["message"] for r in broken.values()
+    )
+    renamed = graded["grades"][("broken", "ex03_linear")]
+    assert float(renamed["score"]) == float(renamed["max_score"]), (
+        "a renamed notebook is still graded"
+    )
+    assert float(graded["grades"][("solution", "ex02_conv2d")]["score"]) > 0
+
+
+def _visible_text(path):
+    """The text a student reads in an HTML feedback page (tags stripped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def _hidden_lines(assignment):
+    nb = nbformat.read(notebook(SOLUTIONS, assignment), as_version=4)
+    lines = []
+    for cell in nb.cells:
+        for block in re.findall(
+            r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S
+        ):
+            lines += [ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25]
+    return lines
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_names_failures_but_hides_hidden_tests(graded, assignment):
+    wrong = next(iter(variants(assignment)[0]))
+    student = student_id("wrong", assignment, wrong)
+    page = graded["out"] / "feedback" / student / assignment / f"{assignment}.html"
+    text = _visible_text(page)
+    hidden = _hidden_lines(assignment)
+    assert hidden, f"{assignment} has no hidden tests"
+    leaked = [ln for ln in hidden if ln in text]
+    assert not leaked, f"feedback shows hidden test code: {leaked[:3]}"
+    assert "Traceback (most recent call last)" not in text
+    for cell, row in cells_of(graded, student, assignment).items():
+        if float(row["score"]) < float(row["max_score"]):
+            assert row["message"].split(":")[0] in text, f"feedback does not show why {cell} failed"
