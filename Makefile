@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Linux with no display: JupyterLab must not try to start a (text) browser.
 NO_BROWSER := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser))
+# Containers often run as root, which JupyterLab refuses unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
@@ -25,7 +27,7 @@ $(STAMP): requirements.txt
 	touch $@
 
 lab: $(STAMP) ## open the course in JupyterLab (prints the URL; no browser on a headless machine)
-	$(VENV)/bin/jupyter lab $(NO_BROWSER) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
+	$(VENV)/bin/jupyter lab $(NO_BROWSER) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
 
 test: $(STAMP) lint ## run every check: lint, hygiene, nbval on the lessons, unit and grading tests
 	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
