@@ -14,10 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
+
 from autograder.collect import collect
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
 from autograder.nbgrader_cli import nbgrader
 from autograder.report import cell_rows, summary_table, write_cells_csv
+from autograder.restore import restore
+from autograder.submissions import released
 
 GENERATED = [
     "submitted",
@@ -46,6 +50,10 @@ def grade_class(submissions: Path, out: Path = GRADING, quiet: bool = False) -> 
         expected = dest / f"{sub.assignment}.ipynb"
         if sub.notebook.name != expected.name:
             (dest / sub.notebook.name).rename(expected)
+        nb = nbformat.read(expected, as_version=4)
+        for note in restore(nb, released(sub.assignment)):
+            say(f"note: {sub.student}/{sub.assignment}: {note}")
+        nbformat.write(nb, expected)
 
     start = time.perf_counter()
     say(f"grading {len(found.submissions)} notebooks from {len(found.students)} students ...")
