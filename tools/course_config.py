@@ -29,3 +29,14 @@ def colab_url(notebook: Path) -> str:
 def colab_badge(notebook: Path) -> str:
     """The markdown of the Open-in-Colab badge, the first cell of every notebook."""
     return f"{BADGE_PREFIX}({COLAB_BADGE_IMAGE})]({colab_url(notebook)})"
+
+
+# Environment for executing lessons, both when storing outputs (make notebooks) and when
+# nbval compares them (make test): one BLAS thread and fixed hashing, so that printed numbers
+# are identical run to run. MPLBACKEND is cleared so the kernel uses its inline backend.
+EXECUTION_ENV = {
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "",
+}

@@ -19,6 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from tools.course_config import EXECUTION_ENV
 from tools.notebook_hygiene import normalise
 
 TIMEOUT_PER_CELL_S = 300
@@ -27,8 +28,7 @@ TIMEOUT_PER_CELL_S = 300
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     normalise(nb, path)
-    # Fixed hashing and one BLAS thread keep printed numbers identical run to run.
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MPLBACKEND": ""}
+    env = {**os.environ, **EXECUTION_ENV}
     client = NotebookClient(
         nb,
         timeout=TIMEOUT_PER_CELL_S,
