@@ -34,13 +34,19 @@ def test_check_catches_unexecuted_stray_metadata_and_untagged_errors(tmp_path):
         [
             nbformat.v4.new_code_cell("1", execution_count=None),
             nbformat.v4.new_code_cell("raise RuntimeError", execution_count=2, outputs=[err]),
+            nbformat.v4.new_code_cell(
+                "warn()",
+                execution_count=3,
+                outputs=[nbformat.v4.new_output("stream", name="stderr", text="UserWarning")],
+            ),
         ],
     )
     nb.cells[1].metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
     nb.metadata["widgets"] = {}
     nbformat.write(nb, path)
     found = "\n".join(problems(path, location=PROBE))
-    assert "execution counts are [None, 2]" in found
+    assert "execution counts are [None, 2, 3]" in found
+    assert "cell 3: stores stderr output" in found
     assert "stray metadata ['execution']" in found
     assert "stray notebook metadata ['widgets']" in found
     assert "not tagged raises-exception" in found

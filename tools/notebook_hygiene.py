@@ -98,6 +98,9 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
                 out.append(f"cell {i}: stores an error but is not tagged {ALLOWED_ERROR_TAG}")
             if tagged and not errors:
                 out.append(f"cell {i}: tagged {ALLOWED_ERROR_TAG} but stores no error")
+            if any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs):
+                # Warnings quote machine paths and differ between versions: fix their cause.
+                out.append(f"cell {i}: stores stderr output (a warning?); fix what causes it")
     else:
         for i, cell in enumerate(code):
             if cell.outputs or cell.execution_count is not None:
