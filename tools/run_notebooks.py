@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 from tools.course_config import EXECUTION_ENV
 from tools.notebook_hygiene import normalise
@@ -39,6 +40,9 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute(env=env)
     elapsed = time.perf_counter() - start
+    # A print can arrive as several stream messages under load; merge them so the
+    # stored file is the same on every run.
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     normalise(nb, path)
     nbformat.write(nb, path)
     return elapsed

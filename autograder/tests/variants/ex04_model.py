@@ -1,0 +1,174 @@
+"""Wrong and alternative answers for ex04_model (see the package docstring)."""
+
+from autograder.tests.variants import right, wrong
+
+CELL = "exercise_model"
+
+
+def _model(init: str, forward: str) -> str:
+    """A complete `ExerciseModel` cell from the bodies of `__init__` and `forward`."""
+    return (
+        "class ExerciseModel(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        f"{init}\n"
+        "\n"
+        "    def forward(self, x):\n"
+        f"{forward}\n"
+    )
+
+
+LAYERS = (
+    "        self.conv = nn.Conv2d(3, 256, kernel_size=5, stride=8)\n"
+    "        self.bn = nn.BatchNorm2d(256)\n"
+    "        self.relu = nn.ReLU()\n"
+    "        self.fc = nn.Linear(256 * 16 * 16, 64)"
+)
+
+WRONG = {
+    # The slides' view example, copied with its fixed batch size: only batches of 32 work.
+    "hard_coded_batch_size": wrong(
+        {
+            CELL: _model(
+                LAYERS,
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.view(32, -1))",
+            )
+        },
+        {"test_any_batch_size"},
+    ),
+    # No BatchNorm2d at all.
+    "missing_batchnorm": wrong(
+        {
+            CELL: _model(
+                "        self.conv = nn.Conv2d(3, 256, kernel_size=5, stride=8)\n"
+                "        self.relu = nn.ReLU()\n"
+                "        self.fc = nn.Linear(256 * 16 * 16, 64)",
+                "        x = self.relu(self.conv(x))\n"
+                "        return self.fc(x.view(x.size(0), -1))",
+            )
+        },
+        {"test_layer_types", "test_layer_order"},
+    ),
+    # Conv -> ReLU -> BatchNorm -> Linear: every layer present, wrong order.
+    "relu_before_batchnorm": wrong(
+        {
+            CELL: _model(
+                LAYERS,
+                "        x = self.bn(self.relu(self.conv(x)))\n"
+                "        return self.fc(x.view(x.size(0), -1))",
+            )
+        },
+        {"test_layer_order"},
+    ),
+    # ReLU created in __init__ but never applied.
+    "relu_never_applied": wrong(
+        {
+            CELL: _model(
+                LAYERS,
+                "        x = self.bn(self.conv(x))\n        return self.fc(x.view(x.size(0), -1))",
+            )
+        },
+        {"test_layer_order"},
+    ),
+    # Kernel 3 instead of 5: the shapes still work out (floor(125 / 8) + 1 = 16).
+    "kernel_size_3": wrong(
+        {
+            CELL: _model(
+                "        self.conv = nn.Conv2d(3, 256, kernel_size=3, stride=8)\n"
+                "        self.bn = nn.BatchNorm2d(256)\n"
+                "        self.relu = nn.ReLU()\n"
+                "        self.fc = nn.Linear(256 * 16 * 16, 64)",
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.view(x.size(0), -1))",
+            )
+        },
+        {"test_layer_types"},
+    ),
+    # Stride 4 with a Linear resized to match (31 x 31 positions): right output shape, wrong conv.
+    "stride_4": wrong(
+        {
+            CELL: _model(
+                "        self.conv = nn.Conv2d(3, 256, kernel_size=5, stride=4)\n"
+                "        self.bn = nn.BatchNorm2d(256)\n"
+                "        self.relu = nn.ReLU()\n"
+                "        self.fc = nn.Linear(256 * 31 * 31, 64)",
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.view(x.size(0), -1))",
+            )
+        },
+        {"test_layer_types"},
+    ),
+    # Old Variable-era habit: `.data` cuts the graph, so conv and BatchNorm never get gradients.
+    "data_cuts_the_graph": wrong(
+        {
+            CELL: _model(
+                LAYERS,
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.data.view(x.size(0), -1))",
+            )
+        },
+        {"test_backward"},
+    ),
+}
+
+_SEQUENTIAL = """\
+class ExerciseModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 256, kernel_size=(5, 5), stride=(8, 8), padding=2),
+            nn.BatchNorm2d(256),
+            nn.ReLU(),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(256 * 16 * 16, 64))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+"""
+
+_FUNCTIONAL = """\
+import torch.nn.functional as F
+
+
+class ExerciseModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 256, 5, 8, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(256)
+        self.linear = nn.Linear(65536, 64)
+
+    def forward(self, x):
+        x = F.relu(self.norm(self.conv(x)))
+        return self.linear(torch.flatten(x, start_dim=1))
+"""
+
+_MODELS_PY = """\
+import torch
+from torch import nn
+
+
+class ExerciseModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels=3, out_channels=256, kernel_size=5, stride=8)
+        self.bn = nn.BatchNorm2d(num_features=256)
+        self.act = nn.ReLU(inplace=True)
+        self.out = nn.Linear(in_features=256 * 16 * 16, out_features=64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.bn(self.conv(x)))
+        return self.out(x.reshape(x.shape[0], -1))
+"""
+
+RIGHT = {
+    # nn.Sequential, tuple kernel size and stride, padding=2, nn.Flatten.
+    "sequential_flatten_padding_2": right({CELL: _SEQUENTIAL}),
+    # F.relu inside forward, torch.flatten, padding=1, a conv without bias.
+    "functional_relu_torch_flatten": right({CELL: _FUNCTIONAL}),
+    # The slides' optional route: the class lives in models.py (with an in-place ReLU and
+    # reshape), the answer cell only imports it.
+    "models_py_import": right(
+        {CELL: "from models import ExerciseModel\n"}, files={"models.py": _MODELS_PY}
+    ),
+}
