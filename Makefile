@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser-installed
 # Linux with no display: JupyterLab must not try to start a (text) browser.
 NO_BROWSER := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser))
 # Containers often run as root, which JupyterLab refuses unless told.
@@ -12,7 +13,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test test-lessons test-grading lint notebooks release grade clean
+.PHONY: help venv lab test test-lessons test-browser lint notebooks release grade clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,9 +34,18 @@ test: $(STAMP) lint ## run every check: lint, hygiene, nbval on the lessons, uni
 	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		lessons tests autograder/tests
+	$(MAKE) test-browser
 
 test-lessons: $(STAMP) ## only nbval on the lessons' stored outputs
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg lessons
+
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(PY) -m pip install --quiet -r requirements-browser.txt
+	touch $@
+
+test-browser: $(BROWSER_STAMP) ## drive JupyterLab in a real Chromium: lessons, an exercise, nbgrader (screenshots/)
+	$(PY) -m browser_tests.ensure_chromium
+	$(PY) -m pytest -p no:cacheprovider browser_tests
 
 lint: $(STAMP) ## ruff over .py files and notebooks, plus the notebook hygiene check
 	$(VENV)/bin/ruff check .

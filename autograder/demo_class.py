@@ -19,8 +19,12 @@ MODELS_ROUTE = "from models import ExerciseModel\n"
 
 def models_py() -> str:
     """ada's models.py: the reference ExerciseModel moved into its own module."""
-    answer = reference_answers("ex04_model")["exercise_model"]
-    return '"""ExerciseModel, imported by the notebook."""\n\n' + answer
+    lines = reference_answers("ex04_model")["exercise_model"].splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):  # the cell's instructions, not ada's code
+        lines.pop(0)
+    answer = "".join(lines)
+    header = '"""ExerciseModel, imported by the notebook."""\n\nfrom torch import nn\n\n\n'
+    return header + answer
 
 
 def build() -> None:

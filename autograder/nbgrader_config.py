@@ -27,3 +27,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]
 
 # Feedback shows which test failed and its message, never the hidden tests' code.
 c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
+
+# ex04 may be answered in a models.py beside the notebook: grade the student's file, not
+# the starter that nbgrader would otherwise copy over it from the source folder.
+c.Autograde.exclude_overwriting = {"ex04_model": ["models.py"]}

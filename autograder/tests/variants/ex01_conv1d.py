@@ -182,4 +182,18 @@ out_text = conv_text(text.movedim(2, 1).contiguous())
             "conv_same": "conv_same = nn.Conv1d(2, 3, kernel_size=(5,), padding=(2,))\n",
         }
     ),
+    # Correct, but torch.tensor(tensor) raises a UserWarning inside the test cells.
+    "warns_but_correct": right(
+        {
+            "conv1d_by_hand": """
+def conv1d_by_hand(x, weight, bias):
+    bias = torch.tensor(bias, dtype=x.dtype, device=x.device)
+    k = weight.shape[-1]
+    positions = range(x.shape[-1] - k + 1)
+    dims = ([1, 2], [1, 2])
+    out = torch.stack([torch.tensordot(x[:, :, t : t + k], weight, dims) for t in positions], -1)
+    return out + bias[:, None]
+""",
+        }
+    ),
 }

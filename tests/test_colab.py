@@ -1,0 +1,52 @@
+"""The notebooks run on Google Colab: they import only what Colab ships or their setup cell fetches."""
+
+import ast
+import sys
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from tools.notebook_hygiene import all_notebooks
+
+# Third-party packages every Colab runtime ships (and that the notebooks may import).
+COLAB_SHIPS = {"torch", "numpy", "matplotlib", "IPython", "google"}
+
+
+def imported_modules(nb) -> set[str]:
+    """Top-level names of every module a notebook's code cells import."""
+    to_python = TransformerManager().transform_cell  # turns %magics and !shell into Python
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(to_python(cell.source))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def local_modules(path) -> set[str]:
+    """Modules that live beside the notebook (fetched by its setup cell on Colab)."""
+    return {p.stem for p in path.parent.glob("*.py")}
+
+
+@pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebook_imports_only_what_colab_has(path):
+    nb = nbformat.read(path, as_version=4)
+    allowed = set(sys.stdlib_module_names) | COLAB_SHIPS | local_modules(path)
+    extra = imported_modules(nb) - allowed
+    assert not extra, f"{path.name} imports {sorted(extra)}, which Colab does not ship"
+
+
+def test_import_scan_sees_through_magics():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "%matplotlib inline\nimport pandas as pd\nfrom torch import nn"
+            )
+        ]
+    )
+    assert imported_modules(nb) == {"pandas", "torch"}
