@@ -173,14 +173,15 @@ def _visible_text(path):
 
 
 def _hidden_lines(assignment):
+    """Lines that only hidden tests contain (a line also shown to students is no secret)."""
     nb = nbformat.read(notebook(SOLUTIONS, assignment), as_version=4)
-    lines = []
+    hidden, shown = set(), set()
+    pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
     for cell in nb.cells:
-        for block in re.findall(
-            r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S
-        ):
-            lines += [ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25]
-    return lines
+        for block in re.findall(pattern, cell.source, re.S):
+            hidden |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25}
+        shown |= {ln.strip() for ln in re.sub(pattern, "", cell.source, flags=re.S).splitlines()}
+    return sorted(hidden - shown)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -191,7 +192,8 @@ def test_feedback_names_failures_but_hides_hidden_tests(graded, assignment):
     text = _visible_text(page)
     hidden = _hidden_lines(assignment)
     assert hidden, f"{assignment} has no hidden tests"
-    leaked = [ln for ln in hidden if ln in text]
+    shown_lines = {ln.strip() for ln in text.splitlines()}
+    leaked = [ln for ln in hidden if ln in shown_lines]
     assert not leaked, f"feedback shows hidden test code: {leaked[:3]}"
     assert "Traceback (most recent call last)" not in text
     for cell, row in cells_of(graded, student, assignment).items():

@@ -17,8 +17,8 @@ y = conv(x)
     "by_hand_without_bias": wrong(
         {
             "by_hand_elements": """
-y000_by_hand = x[0, 0, 0:5] @ conv.weight[0, 0] + x[0, 1, 0:5] @ conv.weight[0, 1]
-y001_by_hand = x[0, 0, 1:6] @ conv.weight[0, 0] + x[0, 1, 1:6] @ conv.weight[0, 1]
+y000_by_hand = sum(torch.dot(x[0, c, 0:5], conv.weight[0, c]) for c in range(2))
+y001_by_hand = sum(torch.dot(x[0, c, 1:6], conv.weight[0, c]) for c in range(2))
 """,
         },
         {"test_by_hand_elements"},
