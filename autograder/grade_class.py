@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 from autograder.collect import collect
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
@@ -51,15 +52,18 @@ def grade_class(submissions: Path, out: Path = GRADING, quiet: bool = False) -> 
         if sub.notebook.name != expected.name:
             (dest / sub.notebook.name).rename(expected)
         nb = nbformat.read(expected, as_version=4)
-        for note in restore(nb, released(sub.assignment)):
-            say(f"note: {sub.student}/{sub.assignment}: {note}")
+        notes = restore(nb, released(sub.assignment))
+        if notes:
+            say(f"note: {sub.student}/{sub.assignment}: {len(notes)} repairs, e.g. {notes[0]}")
         nbformat.write(nb, expected)
 
+    db_url = f"sqlite:///{out / 'gradebook.db'}"
     start = time.perf_counter()
     say(f"grading {len(found.submissions)} notebooks from {len(found.students)} students ...")
     nbgrader("generate_assignment", "*", "--force", root=out, release=out / "release")
-    for student in found.students:  # students with nothing gradable still get rows
-        nbgrader("db", "student", "add", student, root=out)
+    with Gradebook(db_url) as gb:  # students with nothing gradable still get rows
+        for student in found.students:
+            gb.update_or_create_student(student)
     if found.submissions:
         graded = nbgrader("autograde", "*", "--create", "--force", root=out, check=False)
         if graded.returncode != 0:
@@ -68,7 +72,7 @@ def grade_class(submissions: Path, out: Path = GRADING, quiet: bool = False) -> 
     nbgrader("export", f"--to={out / 'grades.csv'}", root=out)
 
     rows = cell_rows(
-        f"sqlite:///{out / 'gradebook.db'}",
+        db_url,
         out / "autograded",
         found.students,
         ASSIGNMENTS,
