@@ -2,11 +2,15 @@
 
 import ast
 import sys
+import types
+import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
+from tools.course_config import ROOT, raw_base
 from tools.notebook_hygiene import all_notebooks
 
 # Third-party packages every Colab runtime ships (and that the notebooks may import).
@@ -50,3 +54,45 @@ def test_import_scan_sees_through_magics():
         ]
     )
     assert imported_modules(nb) == {"pandas", "torch"}
+
+
+def setup_cell(nb) -> str:
+    """The notebook's setup cell: nbgrader's `setup` cell, or a lesson's first code cell."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tagged = [c for c in code if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"]
+    return (tagged or code)[0].source
+
+
+def run_setup(path, tmp_path, monkeypatch, on_colab: bool) -> list[str]:
+    """Run a notebook's setup cell in tmp_path, on Colab or not; return the URLs it fetched."""
+    fetched = []
+
+    def fake_urlretrieve(url, filename):
+        fetched.append(url)
+        Path(filename).write_text("# fetched\n")
+
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr(urllib.request, "urlretrieve", fake_urlretrieve)
+    monkeypatch.chdir(tmp_path)
+    exec(setup_cell(nbformat.read(path, as_version=4)), {})
+    return fetched
+
+
+@pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_setup_cell_fetches_on_colab_exactly_the_files_beside_the_notebook(
+    path, tmp_path, monkeypatch
+):
+    assert run_setup(path, tmp_path, monkeypatch, on_colab=False) == [], "fetches outside Colab"
+    fetched = run_setup(path, tmp_path, monkeypatch, on_colab=True)
+    for url in fetched:
+        assert url.startswith(raw_base()), f"{url} is not in the configured repository"
+        assert (ROOT / url.removeprefix(raw_base())).is_file(), (
+            f"{url} names no file in the repository"
+        )
+    names = sorted(url.rsplit("/", 1)[-1] for url in fetched)
+    assert names == sorted(f"{m}.py" for m in local_modules(path)), (
+        "Colab needs the files beside the notebook"
+    )

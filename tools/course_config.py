@@ -1,5 +1,6 @@
 """The course's settings and paths, read from pyproject.toml's [tool.course] table."""
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -24,6 +25,15 @@ def colab_url(notebook: Path) -> str:
     return (
         f"https://colab.research.google.com/github/{cfg['github_repo']}/blob/{cfg['branch']}/{rel}"
     )
+
+
+RAW_URL = re.compile(r"https://raw\.githubusercontent\.com/[^/\s\"']+/[^/\s\"']+/[^/\s\"']+/")
+
+
+def raw_base() -> str:
+    """Where Colab fetches repository files from (setup cells), ending in '/'."""
+    cfg = settings()
+    return f"https://raw.githubusercontent.com/{cfg['github_repo']}/{cfg['branch']}/"
 
 
 def colab_badge(notebook: Path) -> str:

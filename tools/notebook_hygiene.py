@@ -12,7 +12,16 @@ from pathlib import Path
 
 import nbformat
 
-from tools.course_config import BADGE_PREFIX, EXERCISES, LESSONS, ROOT, SOLUTIONS, colab_badge
+from tools.course_config import (
+    BADGE_PREFIX,
+    EXERCISES,
+    LESSONS,
+    RAW_URL,
+    ROOT,
+    SOLUTIONS,
+    colab_badge,
+    raw_base,
+)
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
@@ -53,6 +62,8 @@ def normalise(nb, path: Path) -> None:
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(badge))
     for cell in nb.cells:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in CELL_METADATA}
+        if cell.cell_type == "code":  # files fetched on Colab come from the configured repository
+            cell.source = RAW_URL.sub(raw_base(), cell.source)
 
 
 def problems(path: Path, location: Path | None = None) -> list[str]:
@@ -79,6 +90,10 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
             "cell 0 must be the Open-in-Colab badge from pyproject.toml; run `make notebooks`"
         )
     code = [c for c in nb.cells if c.cell_type == "code"]
+    for cell in code:
+        for url in RAW_URL.findall(cell.source):
+            if url != raw_base():
+                out.append(f"fetches from {url}, not the configured repository {raw_base()}; {FIX}")
     for i, cell in enumerate(nb.cells):
         extra = set(cell.metadata) - CELL_METADATA
         if extra:
