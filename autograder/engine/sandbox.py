@@ -1,0 +1,170 @@
+"""How the worker is started: inside bubblewrap when it is available, else with a warning.
+
+bubblewrap gives each grading worker a filesystem of its own, built from a whitelist: the
+system's read-only /usr and /etc, the Python installation and .venv (read-only), the worker's
+two files, and private /tmp and scratch space. The course's solutions, the gradebook, the
+submissions and the grader's own code are simply not there. It also gets no network and its
+own PID, IPC and hostname namespaces. Resource limits (CPU time, memory, file size, open
+files, processes) are applied by the worker to each child, in every mode.
+"""
+
+import glob
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WORKER_FILES = ("worker.py", "protocol.py")
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Limits:
+    cpu_s: int = 60
+    memory_bytes: int = 3 << 30
+    file_bytes: int = 16 << 20
+    processes: int = 64
+    uid: int = 61000  # an unprivileged user for the children when the grader runs as root
+
+    def for_worker(self, index: int) -> dict:
+        return {**self.__dict__, "uid": self.uid + index}
+
+
+@dataclass
+class Launch:
+    argv: list[str]
+    env: dict[str, str]
+    isolated: bool
+    unprotected: list[str] = field(default_factory=list)
+    workdir: str = ""
+
+
+def stage_worker_code() -> str:
+    """Copy the worker's two files to a private folder: all of the grader's code it can see."""
+    folder = tempfile.mkdtemp(prefix="grader-worker-")
+    for name in WORKER_FILES:
+        shutil.copy(HERE / name, Path(folder) / name)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def _system_binds() -> list[str]:
+    args = []
+    for top in ("/usr", "/etc"):
+        args += ["--ro-bind", top, top]
+    for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+    return args
+
+
+def _parents(path: str) -> list[str]:
+    """`--dir` for each parent of a bind target, traversable by the unprivileged children."""
+    args, parts = [], Path(path).parts[1:-1]
+    for i in range(len(parts)):
+        args += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
+    return args
+
+
+def _python_binds() -> list[str]:
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    args = []
+    for root in sorted(roots):
+        if not root.startswith(("/usr/", "/etc/")) and root != "/usr":
+            args += [*_parents(root), "--ro-bind", root, root]
+    # The venv's own path (it may be a symlink farm pointing into the base installation).
+    if os.path.realpath(sys.prefix) != sys.prefix:
+        args += ["--ro-bind", sys.prefix, sys.prefix]
+    return args
+
+
+def _gpu_binds() -> list[str]:
+    args = []
+    for dev in sorted(glob.glob("/dev/nvidia*")):
+        args += ["--dev-bind", dev, dev]
+    if os.path.isdir("/proc/driver/nvidia"):
+        args += ["--ro-bind", "/proc/driver/nvidia", "/proc/driver/nvidia"]
+    return args
+
+
+def worker_env() -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONWARNINGS": "ignore",
+        "GRADER_SCRATCH": "/scratch",
+        "GRADER_TMP": "/tmp",
+        **(
+            {"CUDA_VISIBLE_DEVICES": os.environ["CUDA_VISIBLE_DEVICES"]}
+            if "CUDA_VISIBLE_DEVICES" in os.environ
+            else {}
+        ),
+    }
+
+
+def launch(force_unsandboxed: bool = False) -> Launch:
+    """The command that starts one worker, and what it leaves unprotected."""
+    code = stage_worker_code()
+    python = sys.executable
+    bwrap = shutil.which("bwrap")
+    if bwrap and not force_unsandboxed:
+        argv = [
+            bwrap,
+            "--die-with-parent",
+            "--new-session",
+            # No network, own PID/IPC/hostname namespaces. As root no user namespace, so that the
+            # children can drop to an unprivileged uid (the process limit does not bind root).
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            *([] if os.getuid() == 0 else ["--unshare-user"]),
+            *_system_binds(),
+            *_python_binds(),
+            "--ro-bind", code, "/grader",
+            "--proc", "/proc",
+            "--dev", "/dev",
+            *_gpu_binds(),
+            "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/scratch",
+            "--chdir", "/scratch",
+            "--clearenv",
+        ]  # fmt: skip
+        for key, value in worker_env().items():
+            argv += ["--setenv", key, value]
+        argv += [python, "-I", "/grader/worker.py"]
+        return Launch(argv, {}, isolated=True, workdir=code)
+    scratch = tempfile.mkdtemp(prefix="grader-scratch-")
+    tmp = tempfile.mkdtemp(prefix="grader-tmp-")
+    env = {**worker_env(), "GRADER_SCRATCH": scratch, "GRADER_TMP": tmp, "HOME": tmp}
+    env["PATH"] = os.environ.get("PATH", "")
+    unprotected = [
+        "the filesystem (student code can read the solutions and other submissions, and write anywhere you can)",
+        "the network",
+        "other processes (no PID namespace)",
+    ]
+    if bwrap is None:
+        unprotected.insert(0, "bubblewrap (`bwrap`) is not installed")
+    return Launch(
+        [python, "-I", str(Path(code) / "worker.py")],
+        env,
+        isolated=False,
+        unprotected=unprotected,
+        workdir=code,
+    )
+
+
+def warning(launch_: Launch) -> str:
+    return (
+        "WARNING: grading WITHOUT a sandbox. Resource limits still apply, but these are not protected: "
+        + "; ".join(launch_.unprotected)
+        + ". Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) to grade untrusted work."
+    )
