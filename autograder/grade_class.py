@@ -1,92 +1,143 @@
-"""`make grade`: autograde a whole class with nbgrader and write grades, per-cell results and feedback.
+"""`make grade`: grade a class in sandboxes, fast, one result file per submission.
 
-    python -m autograder.grade_class [--submissions DIR] [--out grading]
+    python -m autograder.grade_class [--submissions DIR] [--out grading] [--workers N] [--shard I/N]
 
-DIR is laid out as nbgrader's submitted/ step: DIR/<student_id>/<assignment>/<assignment>.ipynb.
-Without --submissions the bundled demo class (autograder/demo_submissions/) is graded.
-Outputs, all under --out: grades.csv (nbgrader export), cells.csv, feedback/<student>/<assignment>/.
-The submissions folder itself is never modified; grading works on a copy.
+DIR is laid out as nbgrader's submitted/ step: DIR/<student_id>/<assignment>/<assignment>.ipynb
+(plus any file the notebook imports). Without --submissions the bundled demo class is graded.
+
+Each submission runs in a sandboxed worker (autograder.engine) and becomes
+results/<student>/<assignment>.json and feedback/<student>/<assignment>/<assignment>.html.
+With --shard I/N only every N-th submission (from the I-th, 0-based) is graded and nothing
+is merged, so that N machines can share a class; `python -m autograder.merge` then joins the
+shards' results into grades.csv, cells.csv and the nbgrader gradebook. Without --shard the
+class is merged at once. The submissions folder is never modified.
 """
 
 import argparse
+import multiprocessing
+import os
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import nbformat
-from nbgrader.api import Gradebook
+from tqdm import tqdm
 
-from autograder.collect import collect
-from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
-from autograder.nbgrader_cli import nbgrader
-from autograder.report import cell_rows, summary_table, write_cells_csv
-from autograder.restore import restore
-from autograder.submissions import released
+from autograder.collect import Submission, collect
+from autograder.course import DEMO_SUBMISSIONS, GRADING
+from autograder.engine.pool import grade_one, init_worker, sandbox_status
+from autograder.merge import merge, write_result
 
-GENERATED = [
-    "submitted",
-    "autograded",
-    "feedback",
-    "release",
-    "gradebook.db",
-    "grades.csv",
-    "cells.csv",
-]
+MAX_EXTRA_FILE = 1 << 20  # bytes: files beside a notebook (models.py) are small
 
 
-def grade_class(submissions: Path, out: Path = GRADING, quiet: bool = False) -> dict:
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes I/N, like 0/4, not {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard {text}: I must be in 0..N-1")
+    return index, count
+
+
+def select_shard(subs: list[Submission], shard: tuple[int, int]) -> list[Submission]:
+    index, count = shard
+    ordered = sorted(subs, key=lambda s: (s.student, s.assignment))
+    return [s for k, s in enumerate(ordered) if k % count == index]
+
+
+def problem_result(student: str, assignment: str, why: str) -> dict:
+    """A submission that could not be run at all: every test scores 0, with the reason."""
+    from autograder.engine.runner import spec
+
+    cells = [
+        {"cell": cid, "score": 0.0, "max_score": points, "message": why}
+        for cid, (_, points) in spec(assignment).tests.items()
+    ]
+    return {
+        "student": student,
+        "assignment": assignment,
+        "cells": cells,
+        "outputs": {},
+        "notes": [why],
+        "seconds": 0,
+    }
+
+
+def grade_class(
+    submissions: Path,
+    out: Path = GRADING,
+    workers: int | None = None,
+    shard: tuple[int, int] = (0, 1),
+    quiet: bool = False,
+) -> dict:
     say = (lambda *a: None) if quiet else print
     found = collect(submissions)
     for student, where, why in found.problems:
         say(f"warning: {student}/{where}: {why}")
+    if shard == (0, 1):
+        shutil.rmtree(out / "results", ignore_errors=True)
+        shutil.rmtree(out / "feedback", ignore_errors=True)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    for student in found.students:  # every shard records the class list (merge needs it)
+        (out / "results" / student).mkdir(exist_ok=True)
+    todo = select_shard(found.submissions, shard)
+    from autograder.course import ASSIGNMENTS
 
-    out.mkdir(parents=True, exist_ok=True)
-    for name in GENERATED:  # regrading starts from nothing, so it gives identical results
-        path = out / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    for sub in found.submissions:
-        dest = out / "submitted" / sub.student / sub.assignment
-        shutil.copytree(sub.folder, dest)
-        expected = dest / f"{sub.assignment}.ipynb"
-        if sub.notebook.name != expected.name:
-            (dest / sub.notebook.name).rename(expected)
-        nb = nbformat.read(expected, as_version=4)
-        notes = restore(nb, released(sub.assignment))
-        if notes:
-            say(f"note: {sub.student}/{sub.assignment}: {len(notes)} repairs, e.g. {notes[0]}")
-        nbformat.write(nb, expected)
+    for student, where, why in found.problems:
+        if where in ASSIGNMENTS and select_shard(
+            [Submission(student, where, Path(), Path())], shard
+        ):
+            write_result(out, problem_result(student, where, why))
 
-    db_url = f"sqlite:///{out / 'gradebook.db'}"
+    workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
+    status = sandbox_status()
+    if status:
+        say(status)
     start = time.perf_counter()
-    say(f"grading {len(found.submissions)} notebooks from {len(found.students)} students ...")
-    nbgrader("generate_assignment", "*", "--force", root=out, release=out / "release")
-    with Gradebook(db_url) as gb:  # students with nothing gradable still get rows
-        for student in found.students:
-            gb.update_or_create_student(student)
-    if found.submissions:
-        graded = nbgrader("autograde", "*", "--create", "--force", root=out, check=False)
-        if graded.returncode != 0:
-            say("warning: nbgrader could not grade some notebooks; see cells.csv for which")
-        nbgrader("generate_feedback", "*", "--force", root=out, check=False)
-    nbgrader("export", f"--to={out / 'grades.csv'}", root=out)
-
-    rows = cell_rows(
-        db_url,
-        out / "autograded",
-        found.students,
-        ASSIGNMENTS,
-        found.problems,
-    )
-    write_cells_csv(rows, out / "cells.csv")
+    seconds = []
+    if todo:
+        counter = multiprocessing.get_context("spawn").Value("i", 0)
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(counter, str(out)),
+        ) as pool:
+            futures = [
+                pool.submit(grade_one, s.student, s.assignment, str(s.folder), str(s.notebook))
+                for s in todo
+            ]
+            bar = tqdm(
+                total=len(futures), desc="grading", unit="nb", disable=quiet, file=sys.stdout
+            )
+            for future in as_completed(futures):
+                result = future.result()
+                write_result(out, result)
+                seconds.append(result["seconds"])
+                bar.update()
+            bar.close()
     elapsed = time.perf_counter() - start
-    say(summary_table(out / "grades.csv", ASSIGNMENTS))
-    n = max(len(found.submissions), 1)
     say(
-        f"graded {len(found.submissions)} notebooks in {elapsed:.1f} s ({elapsed / n:.1f} s each); "
-        f"wrote {out / 'grades.csv'}, {out / 'cells.csv'} and {out / 'feedback'}/"
+        f"graded {len(todo)} notebooks in {elapsed:.1f} s with {workers} workers "
+        f"({len(todo) / elapsed * 60 if elapsed else 0:.0f} notebooks/min)"
     )
-    return {"rows": rows, "collected": found, "seconds": elapsed}
+    summary = None
+    if shard[1] == 1:
+        summary = merge([out / "results"], out, quiet=quiet)
+    else:
+        say(
+            f"shard {shard[0]}/{shard[1]} done: results in {out / 'results'}; merge with python -m autograder.merge"
+        )
+    return {
+        "collected": found,
+        "graded": len(todo),
+        "seconds": elapsed,
+        "summary": summary,
+        "per_notebook": seconds,
+    }
 
 
 def main(argv=None) -> int:
@@ -97,8 +148,14 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--out", type=Path, default=GRADING, help="where results go (default grading/)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="parallel sandboxes (default: CPU count)"
+    )
+    parser.add_argument(
+        "--shard", type=parse_shard, default=(0, 1), help="grade only shard I of N (0-based)"
+    )
     args = parser.parse_args(argv)
-    grade_class(args.submissions.resolve(), args.out.resolve())
+    grade_class(args.submissions.resolve(), args.out.resolve(), args.workers, args.shard)
     return 0
 
 

@@ -1,0 +1,103 @@
+"""Make sure the Chromium the browser tests drive is installed: `python -m browser_tests.ensure_chromium`.
+
+The tests use Debian's `chromium` package (/usr/bin/chromium), not Playwright's own browser
+download. If it is missing and this runs as root where apt-get exists (a CI container), it is
+installed. Otherwise a message says how to install it, and the exit status is 0 so that the
+browser tests are skipped with that reason; under CI=true a missing browser is an error (exit 1),
+so that CI never passes without having run them.
+
+Set CHROMIUM_PATH to use another Chromium or Chrome binary.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+
+# Headless, no GPU, and nothing that phones home: without the background-networking flags
+# Chromium tries to reach Google's hosts, which a CI machine refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+APT_TIMEOUT_S = 900
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def chromium_path() -> Path | None:
+    """The Chromium binary to drive, or None when it is not installed."""
+    path = Path(os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM)
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def missing_message() -> str:
+    where = os.environ.get("CHROMIUM_PATH") or str(DEFAULT_CHROMIUM)
+    return (
+        f"Chromium is not installed at {where}. Install it with `sudo apt-get install chromium` "
+        "(Debian; on Ubuntu the `chromium` package comes from snap), or set CHROMIUM_PATH to a "
+        "Chromium or Chrome binary, then run `make test-browser` again."
+    )
+
+
+def apt_install() -> bool:
+    """`apt-get update && apt-get install chromium`, non-interactively; True if it worked."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    steps = [
+        ["apt-get", "-q", "update"],
+        ["apt-get", "-q", "install", "-y", "--no-install-recommends", "chromium"],
+    ]
+    for cmd in steps:
+        print("+ " + " ".join(cmd), flush=True)
+        try:
+            done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, timeout=APT_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            print(f"error: {' '.join(cmd)} failed: {err}", file=sys.stderr)
+            return False
+        if done.returncode != 0:
+            print(f"error: {' '.join(cmd)} exited with {done.returncode}", file=sys.stderr)
+            return False
+    return True
+
+
+def version(path: Path) -> str:
+    try:
+        done = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"(could not run it: {err})"
+    return done.stdout.strip() or done.stderr.strip()
+
+
+def main() -> int:
+    found = chromium_path()
+    if found is None and not os.environ.get("CHROMIUM_PATH"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            print("Chromium is missing; installing Debian's chromium package for the browser tests")
+            apt_install()
+            found = chromium_path()
+        else:
+            why = "not root" if os.geteuid() != 0 else "no apt-get"
+            print(f"({why}: not installing Chromium automatically)")
+    if found is not None:
+        print(f"browser tests: using {found}: {version(found)}")
+        return 0
+    if in_ci():
+        print(f"error: CI=true and the browser tests cannot run. {missing_message()}")
+        return 1
+    print(f"warning: the browser tests (browser_tests/) will be skipped. {missing_message()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
