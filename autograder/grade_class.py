@@ -25,8 +25,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.collect import Submission, collect
-from autograder.course import DEMO_SUBMISSIONS, GRADING
-from autograder.engine.pool import grade_one, init_worker, sandbox_status
+from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
+from autograder.engine.pool import failed_result, grade_one, init_worker, sandbox_status
 from autograder.merge import merge, write_result
 
 MAX_EXTRA_FILE = 1 << 20  # bytes: files beside a notebook (models.py) are small
@@ -48,24 +48,6 @@ def select_shard(subs: list[Submission], shard: tuple[int, int]) -> list[Submiss
     return [s for k, s in enumerate(ordered) if k % count == index]
 
 
-def problem_result(student: str, assignment: str, why: str) -> dict:
-    """A submission that could not be run at all: every test scores 0, with the reason."""
-    from autograder.engine.runner import spec
-
-    cells = [
-        {"cell": cid, "score": 0.0, "max_score": points, "message": why}
-        for cid, (_, points) in spec(assignment).tests.items()
-    ]
-    return {
-        "student": student,
-        "assignment": assignment,
-        "cells": cells,
-        "outputs": {},
-        "notes": [why],
-        "seconds": 0,
-    }
-
-
 def grade_class(
     submissions: Path,
     out: Path = GRADING,
@@ -84,13 +66,12 @@ def grade_class(
     for student in found.students:  # every shard records the class list (merge needs it)
         (out / "results" / student).mkdir(exist_ok=True)
     todo = select_shard(found.submissions, shard)
-    from autograder.course import ASSIGNMENTS
 
     for student, where, why in found.problems:
         if where in ASSIGNMENTS and select_shard(
             [Submission(student, where, Path(), Path())], shard
         ):
-            write_result(out, problem_result(student, where, why))
+            write_result(out, {**failed_result(where, why), "student": student})
 
     workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
     status = sandbox_status()

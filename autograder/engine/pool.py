@@ -6,9 +6,20 @@ from pathlib import Path
 import nbformat
 
 from autograder.engine.feedback_html import render
+from autograder.engine.protocol import ProtocolError
 from autograder.engine.runner import grade_submission, spec
 from autograder.engine.sandbox import Limits, launch, warning
-from autograder.engine.session import Worker
+from autograder.engine.session import Crashed, Worker, WorkerDied
+
+
+def failed_result(assignment: str, why: str) -> dict:
+    """Every test of `assignment` scores 0 with the reason."""
+    cells = [
+        {"cell": cid, "score": 0.0, "max_score": points, "message": why}
+        for cid, (_, points) in spec(assignment).tests.items()
+    ]
+    return {"assignment": assignment, "cells": cells, "outputs": {}, "notes": [why], "seconds": 0}
+
 
 MAX_EXTRA_FILE = 1 << 20  # files beside a notebook (models.py) are small
 _state = {}
@@ -43,14 +54,27 @@ def extra_files(folder: Path, notebook: Path) -> dict[str, bytes]:
 
 
 def grade_one(student: str, assignment: str, folder: str, notebook: str) -> dict:
+    """Grade one submission; whatever happens, return a result (a fault never stops the class)."""
     folder_, notebook_ = Path(folder), Path(notebook)
     nb = nbformat.read(notebook_, as_version=4)
-    result = grade_submission(_state["worker"], assignment, nb, extra_files(folder_, notebook_))
+    worker = _state["worker"]
+    sandbox_broke = (WorkerDied, ProtocolError, OSError, Crashed)
+    for _attempt in range(2):
+        try:
+            result = grade_submission(worker, assignment, nb, extra_files(folder_, notebook_))
+            break
+        except sandbox_broke as err:  # the sandbox itself failed: start it afresh, try once more
+            worker.start()
+            why = f"could not be graded: the grading sandbox failed ({err})"
+            result = failed_result(assignment, why)
+        except Exception as err:  # a grading bug must not stop the class; it is reported
+            why = f"could not be graded: internal error {type(err).__name__}: {err}"
+            result = failed_result(assignment, why)
+            break
     result["student"] = student
     if notebook_.name != f"{assignment}.ipynb":
-        result["notes"].insert(
-            0, f"notebook named {notebook_.name}, expected {assignment}.ipynb; graded anyway"
-        )
+        note = f"notebook named {notebook_.name}, expected {assignment}.ipynb; graded anyway"
+        result["notes"].insert(0, note)
     page = _state["out"] / "feedback" / student / assignment / f"{assignment}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(render(student, assignment, nb, spec(assignment).tests, result))

@@ -12,6 +12,7 @@ import ast
 import builtins
 import contextlib
 import io
+import os
 import random
 import time
 import types
@@ -27,7 +28,8 @@ from autograder.engine.session import Crashed, Worker
 from autograder.restore import restore
 from autograder.submissions import grade_id
 
-CELL_TIMEOUT_S = 60
+# Wall-clock limit for one student cell or one @answers call (the CPU limit is in sandbox.Limits).
+CELL_TIMEOUT_S = float(os.environ.get("GRADER_CELL_TIMEOUT_S", "60"))
 MAX_RESTARTS = 3
 OUTPUT_KEEP = 2000
 
