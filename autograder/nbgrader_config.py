@@ -16,6 +16,10 @@ sys.path.insert(0, ROOT)  # so nbgrader can import the course's feedback preproc
 from autograder.feedback import FEEDBACK_PREPROCESSORS  # noqa: E402
 
 GRADING = os.path.join(ROOT, "grading")
+# Formgrader (in `make lab`) opens the gradebook here; nbgrader creates it by running
+# `alembic`, which lives next to the Python that runs nbgrader (.venv/bin).
+os.makedirs(GRADING, exist_ok=True)
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 c.CourseDirectory.course_id = "pytorch-conv-course"
 c.CourseDirectory.root = GRADING

@@ -79,7 +79,6 @@ def page(request, browser, lab, screenshots):
     pg = context.new_page()
     pg.page_errors = []  # uncaught JavaScript errors, reported when a test fails
     pg.on("pageerror", lambda err: pg.page_errors.append(str(err)))
-    pg.on("console", lambda m: print("CONSOLE", m.type, m.text[:150]) if m.type in ("error", "warning") else None)
     yield pg
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -91,7 +90,6 @@ def page(request, browser, lab, screenshots):
         if pg.page_errors:
             print("JavaScript errors on the page:\n" + "\n".join(pg.page_errors))
         print("JupyterLab server log (end):\n" + lab.log_tail())
-    print("PAGEERRORS", pg.page_errors)
     context.close()
     lab.shutdown_kernels()
 

@@ -126,7 +126,7 @@ class LabServer:
 
     def start(self) -> None:
         self.prepare()
-        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
+        self._log = open(self.log_path, "w")  # closed in stop()
         self.proc = subprocess.Popen(
             self.command(),
             cwd=self.root,

@@ -115,7 +115,7 @@ def child_main(rfd: int, wfd: int, job: dict, transformer) -> None:
     _seed_everything()
     namespace = {"__name__": "__main__", "get_ipython": _Shell}
     write_frame(outbox, {"op": "ready", "missing_limits": missing})
-    offset = 0
+    offset, me = 0, os.getpid()
     while True:
         try:
             header, payload = read_frame(inbox)
@@ -142,6 +142,8 @@ def child_main(rfd: int, wfd: int, job: dict, transformer) -> None:
             ):
                 reply["ename"] = "AnswerNotData"
             data = b""
+        if os.getpid() != me:  # a copy made by os.fork() in the student's code: it must not reply
+            os._exit(0)
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -5,9 +5,7 @@ its rows from grades.csv and cells.csv.
 """
 
 import csv
-import html
 import importlib
-import re
 import shutil
 
 import nbformat
@@ -16,6 +14,7 @@ import pytest
 from autograder.course import ASSIGNMENTS, SOLUTIONS, notebook
 from autograder.grade_class import grade_class
 from autograder.submissions import filled, reference_answers, write_submission
+from autograder.tests.feedback_text import hidden_lines, leaked_lines, visible_text
 
 NBGRADER_EXPORT_COLUMNS = [
     "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -181,33 +180,14 @@ def test_broken_and_renamed_notebooks_are_reported_and_cost_only_themselves(grad
     assert float(graded["grades"][("solution", "ex02_conv2d")]["score"]) > 0
 
 
-def _visible_text(path):
-    """The text a student reads in an HTML feedback page (tags stripped, entities decoded)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
-
-
-def _hidden_lines(assignment):
-    """Lines that only hidden tests contain (a line also shown to students is no secret)."""
-    nb = nbformat.read(notebook(SOLUTIONS, assignment), as_version=4)
-    hidden, shown = set(), set()
-    pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
-    for cell in nb.cells:
-        for block in re.findall(pattern, cell.source, re.S):
-            hidden |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25}
-        shown |= {ln.strip() for ln in re.sub(pattern, "", cell.source, flags=re.S).splitlines()}
-    return sorted(hidden - shown)
-
-
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_names_failures_but_hides_hidden_tests(graded, assignment):
     wrong = next(iter(variants(assignment)[0]))
     student = student_id("wrong", assignment, wrong)
     page = graded["out"] / "feedback" / student / assignment / f"{assignment}.html"
-    text = _visible_text(page)
-    hidden = _hidden_lines(assignment)
-    assert hidden, f"{assignment} has no hidden tests"
-    shown_lines = {ln.strip() for ln in text.splitlines()}
-    leaked = [ln for ln in hidden if ln in shown_lines]
+    text = visible_text(page)
+    assert hidden_lines(assignment), f"{assignment} has no hidden tests"
+    leaked = leaked_lines(page, assignment)
     assert not leaked, f"feedback shows hidden test code: {leaked[:3]}"
     assert "Traceback (most recent call last)" not in text
     for cell, row in cells_of(graded, student, assignment).items():
