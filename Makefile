@@ -13,7 +13,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test test-lessons test-browser lint notebooks release grade clean
+.PHONY: help venv lab test test-lessons test-browser sandbox-tools lint notebooks release grade bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,7 +30,7 @@ $(STAMP): requirements.txt
 lab: $(STAMP) ## open the course in JupyterLab (prints the URL; no browser on a headless machine)
 	$(VENV)/bin/jupyter lab $(NO_BROWSER) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
 
-test: $(STAMP) lint ## run every check: lint, hygiene, nbval on the lessons, unit and grading tests
+test: $(STAMP) lint sandbox-tools ## run every check: lint, hygiene, nbval on the lessons, unit and grading tests
 	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		lessons tests autograder/tests
@@ -58,8 +58,15 @@ notebooks: $(STAMP) ## re-execute the lessons in place to refresh their stored o
 release: $(STAMP) ## regenerate exercises/ from solutions/ with nbgrader
 	$(PY) -m autograder.release
 
-grade: $(STAMP) ## grade a class: make grade SUBMISSIONS=DIR (default: the bundled demo class)
-	$(PY) -m autograder.grade_class $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)")
+grade: $(STAMP) sandbox-tools ## grade a class: make grade SUBMISSIONS=DIR [WORKERS=N] [SHARD=i/n] (default: the demo class)
+	$(PY) -m autograder.grade_class $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)") \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SHARD),--shard $(SHARD))
+
+bench: $(STAMP) sandbox-tools ## grade a generated class with this engine and with plain nbgrader; print throughput
+	$(PY) -m autograder.bench $(if $(STUDENTS),--students $(STUDENTS))
+
+sandbox-tools: ## install bubblewrap, the grading sandbox, when it is missing (and we are root)
+	$(PY) -m tools.system_packages bwrap bubblewrap "the grading sandbox (make grade, make test)"
 
 clean: ## remove .venv, grading/ and caches
 	rm -rf $(VENV) grading .pytest_cache .ruff_cache

@@ -10,10 +10,11 @@ Set CHROMIUM_PATH to use another Chromium or Chrome binary.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tools.system_packages import apt_install, can_apt, in_ci
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 
@@ -28,12 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-APT_TIMEOUT_S = 900
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def chromium_path() -> Path | None:
@@ -51,26 +46,6 @@ def missing_message() -> str:
     )
 
 
-def apt_install() -> bool:
-    """`apt-get update && apt-get install chromium`, non-interactively; True if it worked."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    steps = [
-        ["apt-get", "-q", "update"],
-        ["apt-get", "-q", "install", "-y", "--no-install-recommends", "chromium"],
-    ]
-    for cmd in steps:
-        print("+ " + " ".join(cmd), flush=True)
-        try:
-            done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, timeout=APT_TIMEOUT_S)
-        except (OSError, subprocess.TimeoutExpired) as err:
-            print(f"error: {' '.join(cmd)} failed: {err}", file=sys.stderr)
-            return False
-        if done.returncode != 0:
-            print(f"error: {' '.join(cmd)} exited with {done.returncode}", file=sys.stderr)
-            return False
-    return True
-
-
 def version(path: Path) -> str:
     try:
         done = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60)
@@ -82,9 +57,9 @@ def version(path: Path) -> str:
 def main() -> int:
     found = chromium_path()
     if found is None and not os.environ.get("CHROMIUM_PATH"):
-        if os.geteuid() == 0 and shutil.which("apt-get"):
+        if can_apt():
             print("Chromium is missing; installing Debian's chromium package for the browser tests")
-            apt_install()
+            apt_install("chromium")
             found = chromium_path()
         else:
             why = "not root" if os.geteuid() != 0 else "no apt-get"
