@@ -1,16 +1,32 @@
-"""`make grade` with no arguments grades the bundled demo class: full, partial and empty work."""
+"""`make grade` with no arguments grades the bundled demo class: full, partial and empty work.
+
+The same class also shows that regrading is idempotent and that grading in shards, then
+merging, gives exactly the grades of one run.
+"""
 
 import csv
 
+import pytest
+
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS
 from autograder.grade_class import grade_class
+from autograder.merge import merge
 
 
-def test_demo_class_grades_full_partial_and_empty(tmp_path):
-    out = tmp_path / "grading"
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "grading"
     grade_class(DEMO_SUBMISSIONS, out, quiet=True)
-    with open(out / "grades.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    return out
+
+
+def test_demo_class_grades_full_partial_and_empty(demo):
+    rows = read(demo / "grades.csv")
     total = {}
     for r in rows:
         got, most = total.get(r["student_id"], (0.0, 0.0))
@@ -22,12 +38,31 @@ def test_demo_class_grades_full_partial_and_empty(tmp_path):
     assert cam[0] == 0, f"cam submitted nothing answered but scored {cam}"
     for student in ("ada", "ben", "cam"):
         for assignment in ASSIGNMENTS[:3]:
-            page = out / "feedback" / student / assignment / f"{assignment}.html"
+            page = demo / "feedback" / student / assignment / f"{assignment}.html"
             assert page.is_file(), f"no feedback for {student}/{assignment}"
-    with open(out / "cells.csv", newline="") as f:
-        cells = list(csv.DictReader(f))
-    assert {
+    cells = read(demo / "cells.csv")
+    cam_ex06 = {
         r["message"]
         for r in cells
         if r["student_id"] == "cam" and r["assignment"] == "ex06_batchnorm_relu"
-    } == {"no submission"}
+    }
+    assert cam_ex06 == {"no submission"}
+
+
+def test_regrading_gives_identical_results(demo, tmp_path):
+    again = tmp_path / "again"
+    grade_class(DEMO_SUBMISSIONS, again, quiet=True)
+    assert read(again / "cells.csv") == read(demo / "cells.csv")
+    assert read(again / "grades.csv") == read(demo / "grades.csv")
+
+
+def test_shards_merge_into_the_same_grades(demo, tmp_path):
+    shards = [tmp_path / f"shard{i}" for i in range(3)]
+    for i, out in enumerate(shards):
+        grade_class(DEMO_SUBMISSIONS, out, shard=(i, 3), quiet=True)
+        assert not (out / "grades.csv").exists(), "a shard must not merge on its own"
+    merged = tmp_path / "merged"
+    merge([out / "results" for out in shards], merged, quiet=True)
+    assert read(merged / "cells.csv") == read(demo / "cells.csv")
+    assert read(merged / "grades.csv") == read(demo / "grades.csv")
+    assert (merged / "gradebook.db").is_file()
