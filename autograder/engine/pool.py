@@ -35,7 +35,8 @@ def init_worker(counter, out: str) -> None:
     with counter.get_lock():
         index = counter.value
         counter.value += 1
-    _state["worker"] = Worker(index, launch(), Limits())
+    how = launch()
+    _state["worker"] = Worker(index, how, Limits(drop_uid=how.drop_uid))
     _state["out"] = Path(out)
     atexit.register(_state["worker"].close)
 

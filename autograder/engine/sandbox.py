@@ -11,9 +11,11 @@ files, processes) are applied by the worker to each child, in every mode.
 import glob
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 WORKER_FILES = ("worker.py", "protocol.py")
@@ -27,6 +29,7 @@ class Limits:
     file_bytes: int = 16 << 20
     processes: int = 64
     uid: int = 61000  # an unprivileged user for the children when the grader runs as root
+    drop_uid: bool = True  # False where that user could not read the Python installation
 
     def for_worker(self, index: int) -> dict:
         return {**self.__dict__, "uid": self.uid + index}
@@ -39,6 +42,18 @@ class Launch:
     isolated: bool
     unprotected: list[str] = field(default_factory=list)
     workdir: str = ""
+    # Children may run as an unprivileged user only if it can read the Python installation:
+    # always in bubblewrap (its folders are made traversable), not when Python lives under /root.
+    drop_uid: bool = True
+
+
+def readable_by_anyone(path: str) -> bool:
+    """Every folder on the way to `path` can be entered by any user."""
+    current = Path(path).resolve()
+    for folder in [current, *current.parents]:
+        if not folder.stat().st_mode & 0o001:
+            return False
+    return True
 
 
 def stage_worker_code() -> str:
@@ -113,12 +128,41 @@ def worker_env() -> dict[str, str]:
     }
 
 
+@cache
+def bwrap_problem(bwrap: str) -> str | None:
+    """Why bubblewrap cannot sandbox here (e.g. a container without namespaces), or None."""
+    argv = [
+        bwrap,
+        "--unshare-net",
+        "--unshare-pid",
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
+    if os.getuid() != 0:
+        argv.append("--unshare-user")
+    try:
+        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bubblewrap does not run here ({err})"
+    if done.returncode != 0:
+        return f"bubblewrap cannot create its namespaces here ({done.stderr.strip()[:200]})"
+    return None
+
+
 def launch(force_unsandboxed: bool = False) -> Launch:
-    """The command that starts one worker, and what it leaves unprotected."""
+    """The command that starts one worker, and what it leaves unprotected.
+
+    GRADER_SANDBOX=none forces the unsandboxed mode (with its warning).
+    """
     code = stage_worker_code()
     python = sys.executable
     bwrap = shutil.which("bwrap")
-    if bwrap and not force_unsandboxed:
+    force_unsandboxed = force_unsandboxed or os.environ.get("GRADER_SANDBOX") == "none"
+    problem = bwrap_problem(bwrap) if bwrap and not force_unsandboxed else None
+    if bwrap and not force_unsandboxed and problem is None:
         argv = [
             bwrap,
             "--die-with-parent",
@@ -151,14 +195,24 @@ def launch(force_unsandboxed: bool = False) -> Launch:
         "the network",
         "other processes (no PID namespace)",
     ]
+    drop_uid = all(readable_by_anyone(p) for p in (sys.prefix, sys.base_prefix))
+    if os.getuid() == 0 and not drop_uid:
+        unprotected.append(
+            "the process limit (the children run as root: Python lives where other users cannot read it)"
+        )
     if bwrap is None:
         unprotected.insert(0, "bubblewrap (`bwrap`) is not installed")
+    elif problem:
+        unprotected.insert(0, problem)
+    elif force_unsandboxed:
+        unprotected.insert(0, "the sandbox was turned off (GRADER_SANDBOX=none)")
     return Launch(
         [python, "-I", str(Path(code) / "worker.py")],
         env,
         isolated=False,
         unprotected=unprotected,
         workdir=code,
+        drop_uid=drop_uid,
     )
 
 

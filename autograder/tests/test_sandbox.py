@@ -1,0 +1,28 @@
+"""The sandbox's launch: isolated where bubblewrap works, a clear warning where it does not."""
+
+import shutil
+
+import pytest
+
+from autograder.engine.sandbox import launch, warning
+
+
+def test_without_bubblewrap_grading_warns_what_is_not_protected(monkeypatch):
+    monkeypatch.setenv("GRADER_SANDBOX", "none")
+    plain = launch()
+    assert not plain.isolated
+    text = warning(plain)
+    for word in ("WITHOUT a sandbox", "filesystem", "network", "apt-get install bubblewrap"):
+        assert word in text, text
+
+
+def test_missing_bubblewrap_is_named(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "not installed" in warning(launch())
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_bubblewrap_launch_hides_the_course_and_the_network():
+    argv = launch().argv
+    assert "--unshare-net" in argv and "--unshare-pid" in argv
+    assert not any(a.endswith(("/solutions", "/grading")) for a in argv), argv
