@@ -5,6 +5,7 @@ import json
 import os
 import select
 import subprocess
+import tempfile
 import time
 
 from autograder.engine.protocol import ProtocolError, decode, encode, split_frames, write_frame
@@ -35,16 +36,22 @@ class Worker:
     def start(self) -> None:
         self.close()
         self.buffer = bytearray()
+        self.log = tempfile.TemporaryFile()  # the worker's own errors, for the grader's messages
         self.proc = subprocess.Popen(
             self.launch.argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             env=self.launch.env or None,
         )
         header, _ = self.read(START_TIMEOUT_S)
         if header.get("op") != "zygote-ready":
             raise WorkerDied(f"worker did not start: {header}")
+
+    def log_tail(self, size: int = 1500) -> str:
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - size))
+        return self.log.read().decode(errors="replace").strip() or "(no message)"
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -77,7 +84,7 @@ class Worker:
             if ready:
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    raise WorkerDied("worker exited")
+                    raise WorkerDied(f"worker exited: {self.log_tail()}")
                 self.buffer += chunk
 
     def job(self, files: dict[str, bytes]) -> "Job":
