@@ -28,6 +28,7 @@ _state = {}
 def sandbox_status() -> str | None:
     """The warning to print when grading cannot be sandboxed here (None when it can)."""
     probe = launch()
+    probe.cleanup()
     return None if probe.isolated else warning(probe)
 
 
@@ -38,7 +39,8 @@ def init_worker(counter, out: str) -> None:
     how = launch()
     _state["worker"] = Worker(index, how, Limits(drop_uid=how.drop_uid))
     _state["out"] = Path(out)
-    atexit.register(_state["worker"].close)
+    atexit.register(how.cleanup)
+    atexit.register(_state["worker"].close)  # runs first: the worker stops, then its files go
 
 
 def extra_files(folder: Path, notebook: Path) -> dict[str, bytes]:

@@ -46,6 +46,12 @@ class Launch:
     # always in bubblewrap (its folders are made traversable), not when Python lives under /root.
     drop_uid: bool = True
 
+    def cleanup(self) -> None:
+        """Remove the staged worker code and (unsandboxed) scratch folders."""
+        for folder in (self.workdir, self.env.get("GRADER_SCRATCH"), self.env.get("GRADER_TMP")):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+
 
 def readable_by_anyone(path: str) -> bool:
     """Every folder on the way to `path` can be entered by any user."""

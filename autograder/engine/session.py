@@ -125,16 +125,18 @@ class Job:
         return header, payload
 
     def kill(self) -> None:
-        """Ask the zygote to kill the child, and wait for it to say so; restart it if it won't."""
+        """Ask the zygote to kill the child, and wait for it to say so."""
+        self._end({"op": "kill"})
+
+    def _end(self, request: dict) -> None:
+        """Send `request` and wait for the zygote's "ended"; restart the worker if it won't say it."""
         if self.ended:
             return
         self.ended = True
         try:
-            self.worker.send({"op": "kill"})
-            while True:
-                header, _ = self.worker.read(30)
-                if header.get("op") == "ended":
-                    return
+            self.worker.send(request)
+            while self.worker.read(30)[0].get("op") != "ended":
+                pass
         except (TimeoutError, WorkerDied, ValueError, ProtocolError):
             self.worker.start()
 
@@ -154,14 +156,5 @@ class Job:
         return reply, decode(payload)
 
     def close(self) -> None:
-        if self.ended:
-            return
-        try:
-            self.worker.send({"op": "bye"})
-            while True:
-                header, _ = self.worker.read(30)
-                if header.get("op") == "ended":
-                    break
-        except (TimeoutError, WorkerDied, ValueError, ProtocolError):
-            self.worker.start()
-        self.ended = True
+        """The submission is done: let the child exit."""
+        self._end({"op": "bye"})

@@ -10,6 +10,7 @@ from autograder.engine.sandbox import launch, warning
 def test_without_bubblewrap_grading_warns_what_is_not_protected(monkeypatch):
     monkeypatch.setenv("GRADER_SANDBOX", "none")
     plain = launch()
+    plain.cleanup()
     assert not plain.isolated
     text = warning(plain)
     for word in ("WITHOUT a sandbox", "filesystem", "network", "apt-get install bubblewrap"):
@@ -18,11 +19,15 @@ def test_without_bubblewrap_grading_warns_what_is_not_protected(monkeypatch):
 
 def test_missing_bubblewrap_is_named(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    assert "not installed" in warning(launch())
+    plain = launch()
+    plain.cleanup()
+    assert "not installed" in warning(plain)
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 def test_bubblewrap_launch_hides_the_course_and_the_network():
-    argv = launch().argv
+    how = launch()
+    how.cleanup()
+    argv = how.argv
     assert "--unshare-net" in argv and "--unshare-pid" in argv
     assert not any(a.endswith(("/solutions", "/grading")) for a in argv), argv
