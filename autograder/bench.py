@@ -29,6 +29,7 @@ from autograder.grade_class import grade_class
 from autograder.nbgrader_grade import grade_class as nbgrader_grade_class
 from autograder.submissions import filled, reference_answers, write_submission
 from autograder.tests.variants import Variant
+from autograder.tests.variants import load as variants
 
 FAULTS = {
     "crash": "import os\nos._exit(1)\n",
@@ -36,11 +37,6 @@ FAULTS = {
     "output_flood": "for i in range(10**6):\n    print('spam', i)\n",
 }
 FAULT_TIMEOUT_S = "20"
-
-
-def variants(assignment):
-    module = __import__(f"autograder.tests.variants.{assignment}", fromlist=["WRONG", "RIGHT"])
-    return module.WRONG, module.RIGHT
 
 
 def make_class(root: Path, students: int) -> dict[tuple[str, str], str]:
@@ -142,7 +138,7 @@ def main(argv=None) -> int:
         print(f"plain nbgrader autograde: {nbgrader_s:.1f} s for {n} notebooks")
 
         floor = floor_seconds(root)
-        workers = args.workers or min(os.cpu_count() or 1, n)
+        workers = engine["workers"]
         mine, theirs = (
             cell_scores(root / "engine" / "cells.csv"),
             cell_scores(root / "nbgrader" / "cells.csv"),

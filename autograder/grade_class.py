@@ -29,8 +29,6 @@ from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
 from autograder.engine.pool import failed_result, grade_one, init_worker, sandbox_status
 from autograder.merge import merge, write_result
 
-MAX_EXTRA_FILE = 1 << 20  # bytes: files beside a notebook (models.py) are small
-
 
 def parse_shard(text: str) -> tuple[int, int]:
     try:
@@ -78,7 +76,6 @@ def grade_class(
     if status:
         say(status)
     start = time.perf_counter()
-    seconds = []
     if todo:
         counter = multiprocessing.get_context("spawn").Value("i", 0)
         with ProcessPoolExecutor(
@@ -97,7 +94,6 @@ def grade_class(
             for future in as_completed(futures):
                 result = future.result()
                 write_result(out, result)
-                seconds.append(result["seconds"])
                 bar.update()
             bar.close()
     elapsed = time.perf_counter() - start
@@ -116,8 +112,8 @@ def grade_class(
         "collected": found,
         "graded": len(todo),
         "seconds": elapsed,
+        "workers": workers,
         "summary": summary,
-        "per_notebook": seconds,
     }
 
 

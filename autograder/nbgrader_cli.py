@@ -18,8 +18,6 @@ def nbgrader(*args: str, root: Path | None = None, release: Path | None = None, 
     bindir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
-        # nbgrader creates its gradebook by running `alembic` from PATH.
-        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         # nbgrader zeroes a test cell that wrote to stderr; a warning is not a failure.
         "PYTHONWARNINGS": "ignore",
         # Student code and tests run with one thread each: steadier timings, same results.

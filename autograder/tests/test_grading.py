@@ -5,7 +5,6 @@ its rows from grades.csv and cells.csv.
 """
 
 import csv
-import importlib
 import shutil
 
 import nbformat
@@ -15,6 +14,7 @@ from autograder.course import ASSIGNMENTS, SOLUTIONS, notebook
 from autograder.grade_class import grade_class
 from autograder.submissions import filled, reference_answers, write_submission
 from autograder.tests.feedback_text import hidden_lines, leaked_lines, visible_text
+from autograder.tests.variants import load as variants
 
 NBGRADER_EXPORT_COLUMNS = [
     "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -41,11 +41,6 @@ def colab_saved(nb):
                 nbformat.v4.new_output("stream", name="stdout", text="torch.Size([32, 64])\n")
             ]
     return nb
-
-
-def variants(assignment):
-    module = importlib.import_module(f"autograder.tests.variants.{assignment}")
-    return module.WRONG, module.RIGHT
 
 
 def student_id(kind, assignment, name):
@@ -80,12 +75,12 @@ def graded(tmp_path_factory):
     renamed.rename(renamed.with_name("Copy of ex03_linear.ipynb"))
 
     out = root / "grading"
-    result = grade_class(subs, out, quiet=True)
+    grade_class(subs, out, quiet=True)
     with open(out / "grades.csv", newline="") as f:
         grades = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)}
     with open(out / "cells.csv", newline="") as f:
         cells = list(csv.DictReader(f))
-    return {"out": out, "grades": grades, "cells": cells, "result": result}
+    return {"out": out, "grades": grades, "cells": cells}
 
 
 def cells_of(graded, student, assignment):

@@ -13,6 +13,7 @@ code between `### BEGIN SOLUTION` and `### END SOLUTION`). `files` are written b
 submitted notebook (for example ex04's `models.py`).
 """
 
+import importlib
 from dataclasses import dataclass, field
 
 
@@ -25,6 +26,12 @@ class Variant:
 
 def wrong(cells: dict[str, str], loses: set[str], files: dict[str, str] | None = None) -> Variant:
     return Variant(cells=cells, loses=frozenset(loses), files=files or {})
+
+
+def load(assignment: str) -> tuple[dict[str, Variant], dict[str, Variant]]:
+    """(WRONG, RIGHT) for one assignment."""
+    module = importlib.import_module(f"{__name__}.{assignment}")
+    return module.WRONG, module.RIGHT
 
 
 def right(cells: dict[str, str], files: dict[str, str] | None = None) -> Variant:
