@@ -84,14 +84,38 @@ def _names_used(source: str) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
 
 
+def submitted_code(nb, spec_: Spec, files: dict[str, bytes]) -> dict[str, str]:
+    """The student's own code as the grader read it from the submission (never from their process):
+    each answer cell's source by grade_id (unlabelled cells as "cell N"), and each .py file beside it."""
+    code = {}
+    for index, cell in enumerate(nb.cells):
+        gid = grade_id(cell)
+        if cell.cell_type == "code" and gid not in spec_.tests and gid not in spec_.locked:
+            code[gid or f"cell {index}"] = cell.source
+    for name, data in files.items():
+        if name.endswith(".py"):
+            code[name] = data.decode("utf-8", errors="replace")
+    return code
+
+
 class TestRun:
     """Runs the test cells of one submission against one sandbox job."""
 
-    def __init__(self, spec_: Spec, job_ref):
+    def __init__(self, spec_: Spec, job_ref, code: dict[str, str] | None = None):
         self.spec = spec_
         self.job_ref = job_ref  # a callable returning the current Job (it changes after a crash)
         self.setup_ns = {"__name__": "__grader__"}
         exec(compile(spec_.setup, "<setup>", "exec"), self.setup_ns)
+        code = code or {}
+
+        def student_code(*names: str) -> str:
+            """The submitted source of the named answer cells / files (all of it when none named)."""
+            return "\n\n".join(code.get(n, "") for n in (names or code))
+
+        # Grader-side tools for test cells that check a task's rules (see docs/AUTHORING.md).
+        from autograder.engine import rules
+
+        self.setup_ns.update(student_code=student_code, rules=rules)
 
     def run(self, test_id: str) -> tuple[bool, str]:
         source, _ = self.spec.tests[test_id]
@@ -160,7 +184,7 @@ def grade_submission(worker: Worker, assignment: str, nb, files: dict[str, bytes
     done_ok: list[tuple[str, str]] = []
     outputs: dict[str, str] = {}
     verdicts: dict[str, tuple[bool, str]] = {}
-    tests = TestRun(spec_, lambda: state["job"])
+    tests = TestRun(spec_, lambda: state["job"], submitted_code(nb, spec_, files))
 
     def restart(reason: str) -> bool:
         state["restarts"] += 1
