@@ -3,6 +3,8 @@
 1. `make lab`'s landing page shows the lessons.
 2. Every lesson runs from Run → Run All Cells with no error output except in the cells tagged
    `raises-exception` (which must show their error), and every stored plot renders as an image.
+   Its last cell's exercise link opens exercise NN in JupyterLab, next to that exercise's
+   Colab badge.
 3. An exercise: a correct answer typed into a solution cell passes its visible test; a wrong one
    shows the test's expected-vs-got message.
 4. nbgrader's Lab extension is there for instructors: its menu, the Formgrader command, the
@@ -22,6 +24,8 @@ import pytest
 from autograder.course import ASSIGNMENTS
 from browser_tests import ui
 from browser_tests.lab import REPO
+from tools.course_config import colab_url
+from tools.notebook_hygiene import exercise_of
 
 LESSONS = sorted((REPO / "lessons").glob("*.ipynb"))
 
@@ -133,6 +137,27 @@ def test_lesson_runs_in_jupyterlab(page, lab, screenshots, lesson):
         ui.scroll_to_cell(page, raising[0])
     ui.shot(page, screenshots, f"lesson-{lesson.stem}")
     assert not problems, f"{lesson.name} in JupyterLab:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
+    """The link at the end of lesson NN opens exercise NN in JupyterLab, beside its Colab badge."""
+    exercise = exercise_of(lesson)  # in the repository; the server's copy has the same layout
+    if not exercise.is_file():
+        pytest.skip(f"{rel(exercise)} does not exist (yet): nothing to open")
+    nb = nbformat.read(lesson, as_version=4)
+    ui.open_notebook(
+        page, lab.url(f"/lab/workspaces/bt-link-{lesson.stem}/tree/{rel(lesson)}"), len(nb.cells)
+    )
+    last = ui.cell(page, len(nb.cells) - 1)
+    last.scroll_into_view_if_needed()
+    badge = last.locator(f'a[href="{colab_url(exercise)}"] img')
+    badge.wait_for(state="attached")  # the badge image itself comes from the internet
+    last.locator("a", has_text=exercise.stem).click()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=exercise.name)
+    tab.wait_for(timeout=ui.PAGE_TIMEOUT_MS)
+    ui.panel(page).locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=ui.PAGE_TIMEOUT_MS)
+    ui.shot(page, screenshots, f"lesson-{lesson.stem}-opens-{exercise.stem}")
 
 
 def pick_exercise() -> tuple[str, dict]:
