@@ -27,12 +27,19 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import nbformat
 from tqdm import tqdm
 
 from autograder.collect import Submission, collect
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
 from autograder.engine.config import Config
-from autograder.engine.grading_process import failed_result, grade_one, init_worker, sandbox_status
+from autograder.engine.grading_process import (
+    failed_result,
+    grade_one,
+    init_worker,
+    sandbox_status,
+    write_feedback,
+)
 from autograder.merge import merge, write_result
 
 
@@ -91,7 +98,9 @@ def grade_class(
     if shard[0] == 0:  # work that cannot be run at all scores 0 with its reason (once, in shard 0)
         for who, where, why in found.problems:
             if where in ASSIGNMENTS and (who, where) not in graded:
-                write_result(out, failed_result(who, where, why).to_dict())
+                result = failed_result(who, where, why).to_dict()
+                write_result(out, result)
+                write_feedback(out, result, nbformat.v4.new_notebook())
 
     workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
     status = sandbox_status(config)

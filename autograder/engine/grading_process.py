@@ -60,9 +60,13 @@ def grade_one(sub: Submission) -> dict:
             why = f"could not be graded: internal error {type(err).__name__}: {err}"
             result = failed_result(sub.student, sub.assignment, why)
             break
-    page = _state["out"] / "feedback" / sub.student / sub.assignment / f"{sub.assignment}.html"
+    result = result.to_dict()
+    write_feedback(_state["out"], result, nb)
+    return result
+
+
+def write_feedback(out: Path, result: dict, nb) -> None:
+    student, assignment = result["student"], result["assignment"]
+    page = out / "feedback" / student / assignment / f"{assignment}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(
-        render(sub.student, sub.assignment, nb, spec(sub.assignment).tests, result.to_dict())
-    )
-    return result.to_dict()
+    page.write_text(render(student, assignment, nb, spec(assignment).tests, result))

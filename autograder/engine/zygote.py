@@ -174,8 +174,9 @@ def child_main(rfd: int, wfd: int, job: dict, transformer, missing: list[str]) -
     os.dup2(devnull, 0)
     os.chdir(job["scratch"])
     os.environ["TMPDIR"] = TMP
-    path = os.path.join(TMP, ".cell-output")
-    capture = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+    # What cells print goes to a file in memory outside /tmp, so a full /tmp cannot silence it.
+    capture = os.memfd_create("cell-output")
+    os.set_blocking(capture, True)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
     limits = job["limits"]
     missing = missing + _drop_privileges(limits) + apply_limits(limits)
@@ -218,10 +219,11 @@ def child_main(rfd: int, wfd: int, job: dict, transformer, missing: list[str]) -
             sys.stderr.flush()
         except BaseException:
             pass
-        # What the cell printed: the start of the capture file, which is then emptied (O_APPEND
-        # puts the next cell's output at its start again).
+        # What the cell printed: the start of the capture file, which is then emptied and
+        # rewound, so that the next cell's output starts at its start again.
         reply["output"] = os.pread(capture, keep, 0).decode(errors="replace")[:keep]
         os.ftruncate(capture, 0)
+        os.lseek(capture, 0, os.SEEK_SET)
         try:
             raw = frame(reply, data)
         except ProtocolError as err:  # an answer over the size limit
