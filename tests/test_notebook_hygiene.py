@@ -3,8 +3,17 @@
 import nbformat
 import pytest
 
-from tools.course_config import LESSONS, colab_badge
-from tools.notebook_hygiene import all_notebooks, normalise, problems
+from autograder.course import ASSIGNMENTS
+from tools.course_config import EXERCISES, LESSONS, colab_badge
+from tools.notebook_hygiene import (
+    LESSON_EXERCISES,
+    SOURCES_LINK,
+    all_notebooks,
+    exercise_block,
+    normalise,
+    problems,
+    readme_problems,
+)
 
 
 @pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.name)
@@ -14,8 +23,22 @@ def test_notebook_is_clean(path):
 
 def test_lessons_exist():
     names = [p.name for p in sorted(LESSONS.glob("*.ipynb"))]
-    assert len(names) >= 7, f"expected at least 7 lessons, found {names}"
+    assert len(names) == 6, f"expected the 6 lessons 01-06, found {names}"
     assert all(n[:2].isdigit() and n[2] == "_" for n in names), names
+
+
+def test_lesson_n_leads_to_exercise_n():
+    stems = sorted(p.stem for p in LESSONS.glob("*.ipynb"))
+    assert stems == sorted(LESSON_EXERCISES), "every lesson needs an entry in LESSON_EXERCISES"
+    for lesson, exercise in LESSON_EXERCISES.items():
+        assert exercise.startswith(f"ex{lesson[:2]}_"), (lesson, exercise)
+
+
+def test_every_lesson_exercise_is_an_assignment():
+    # Holds once exercises/ and autograder.course use the course-v2 names (ex04_batchnorm_relu...).
+    assert sorted(LESSON_EXERCISES.values()) == sorted(ASSIGNMENTS)
+    for name in LESSON_EXERCISES.values():
+        assert (EXERCISES / name / f"{name}.ipynb").is_file(), f"exercises/{name} is missing"
 
 
 PROBE = LESSONS / "99_probe.ipynb"  # judged as a lesson, written under tmp_path
@@ -66,3 +89,100 @@ def test_unreadable_notebook_is_reported_not_crashed(tmp_path):
     path = tmp_path / "broken.ipynb"
     path.write_text("{ not json")
     assert "not a valid notebook" in problems(path)[0]
+
+
+LESSON_ONE = LESSONS / "01_conv1d.ipynb"  # a real lesson's name, so its exercise is known
+
+
+def _header(text="# 01 · Title"):
+    return nbformat.v4.new_markdown_cell(f"{text}\n\n**Sources:** [the sources{SOURCES_LINK}")
+
+
+def test_normalise_writes_the_exercise_link_and_badge_into_the_last_cell(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _header(),
+            nbformat.v4.new_markdown_cell("## Summary\n\n**Exercise:** `exercises/old/old.ipynb`"),
+        ]
+    )
+    normalise(nb, LESSON_ONE)
+    last = nb.cells[-1].source
+    assert last.startswith("## Summary\n\n**Exercise:** [ex01_conv1d]")
+    assert "](../exercises/ex01_conv1d/ex01_conv1d.ipynb)" in last
+    assert last.endswith(colab_badge(EXERCISES / "ex01_conv1d" / "ex01_conv1d.ipynb"))
+    assert "old.ipynb" not in last
+    normalise(nb, LESSON_ONE)  # idempotent
+    assert nb.cells[-1].source == last
+    path = tmp_path / LESSON_ONE.name
+    nbformat.write(nb, path)
+    assert problems(path, location=LESSON_ONE) == []
+
+
+def test_check_catches_a_missing_or_wrong_exercise_link(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[_header(), nbformat.v4.new_markdown_cell("## Summary")])
+    normalise(nb, LESSON_ONE)
+    for wrong in (
+        nb.cells[-1].source.replace("ex01_conv1d", "ex02_conv2d"),  # another exercise
+        "## Summary\n\n**Exercise:** `exercises/ex01_conv1d/ex01_conv1d.ipynb`",  # code, no link
+        nb.cells[-1].source.split(" or on Colab")[0],  # no badge
+    ):
+        nb.cells[-1].source = wrong
+        path = tmp_path / LESSON_ONE.name
+        nbformat.write(nb, path)
+        found = "\n".join(problems(path, location=LESSON_ONE))
+        assert "the last cell must end with the link to ex01_conv1d" in found, wrong
+    assert exercise_block(LESSON_ONE) not in wrong
+
+
+def test_check_catches_a_lesson_without_sources_link_or_exercise(tmp_path):
+    path, nb = _lesson(tmp_path, [nbformat.v4.new_markdown_cell("# 99 · Probe")])
+    nbformat.write(nb, path)
+    found = "\n".join(problems(path, location=PROBE))
+    assert "no exercise for lesson 99_probe" in found
+    assert "cell 1 must link to the README's sources" in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "**Source document:** seed 004, the slides",
+        "as Document 000 prints them",
+        "the shapes printed in documents 002 and 004",
+        "header: source document 003",
+        "see 003_c42573a8848ca86e.txt",
+    ],
+)
+def test_check_catches_sources_named_by_number_or_file(tmp_path, text):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _header(),
+            nbformat.v4.new_markdown_cell(text),
+            nbformat.v4.new_code_cell(f"print({text!r})", execution_count=1),
+        ]
+    )
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Summary"))
+    normalise(nb, LESSON_ONE)
+    path = tmp_path / LESSON_ONE.name
+    nbformat.write(nb, path)
+    found = [m for m in problems(path, location=LESSON_ONE) if "internal name" in m]
+    # markdown, code source and stored output are each reported
+    assert [m.split(":")[0] for m in found] == ["cell 2", "cell 3", "cell 3"], found
+
+
+def test_citation_check_spares_titles_and_ordinary_numbers(tmp_path):
+    fine = "「PyTorch 講座 4」 by 杉本 晃輔; 0.004; seed 0; a document of 004 pages"
+    assert readme_problems_of(tmp_path, f"# Course\n\n## Sources\n\n{fine}\n") == []
+
+
+def readme_problems_of(tmp_path, text):
+    readme = tmp_path / "README.md"
+    readme.write_text(text, encoding="utf-8")
+    return readme_problems(readme)
+
+
+def test_readme_needs_a_sources_section_and_no_source_numbers(tmp_path):
+    found = readme_problems_of(tmp_path, "# Course\n\nBuilt from seed 004.\n")
+    assert any("internal name 'seed 004'" in m for m in found), found
+    assert any("'## Sources' section" in m for m in found), found
+    assert readme_problems() == [], "the repository's README"

@@ -1,12 +1,19 @@
 """Notebook hygiene: the checks nbval cannot make, and the normalisation that passes them.
 
-    python -m tools.notebook_hygiene            # check every notebook, exit 1 on problems
+    python -m tools.notebook_hygiene            # check every notebook and the README, exit 1 on problems
 
 A notebook with no stored outputs passes nbval without checking anything, so a
 lesson must be fully executed (counts 1..N in order). Solution and exercise
 notebooks are stored without outputs: nbgrader executes them itself.
+
+A lesson's last cell ends with a link to its exercise and that exercise's Colab badge
+(written by `normalise`, so by `make notebooks`), and its header links to the README's
+sources section. Student-facing text never names a source by its internal number or file
+name ("seed 004", "document 000", "003_c42573a8848ca86e.txt"): sources are cited by title
+and author in the README's "## Sources" section.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -30,6 +37,30 @@ CELL_METADATA = {"tags", "nbgrader", "deletable", "editable"}
 ALLOWED_ERROR_TAG = "raises-exception"
 FIX = "run `make notebooks` (lessons) or `make release` (exercises)"
 
+README = ROOT / "README.md"
+SOURCES_HEADING = "## Sources"
+SOURCES_LINK = "](../README.md#sources)"  # every lesson's header cell links there
+
+# Lesson N's exercise is exercise N (the folders are exercises/<name>/<name>.ipynb).
+LESSON_EXERCISES = {
+    "01_conv1d": "ex01_conv1d",
+    "02_conv2d": "ex02_conv2d",
+    "03_linear": "ex03_linear",
+    "04_batchnorm_relu": "ex04_batchnorm_relu",
+    "05_building_a_model": "ex05_model",
+    "06_conv_from_scratch": "ex06_conv_from_scratch",
+}
+EXERCISE_MARKER = "**Exercise:**"  # where the generated end of a lesson's last cell begins
+
+# Internal names of the source documents, which students must never see: "seed 004",
+# "document 000", "source document 003", "documents 002 and 004", or a seed file name.
+SOURCE_NUMBER = re.compile(
+    r"\b(?:seeds?|documents?)\s+00\d\b|\b00\d_[0-9a-f]{16}\b", flags=re.IGNORECASE
+)
+# Where student-facing text is checked for them. The README is always checked; add
+# EXERCISES and SOLUTIONS here once their headers cite sources by title.
+CITATION_CHECKED = [LESSONS]
+
 
 def all_notebooks() -> list[Path]:
     return sorted(
@@ -44,8 +75,39 @@ def is_lesson(path: Path) -> bool:
     return LESSONS in Path(path).resolve().parents
 
 
+def exercise_of(lesson: Path) -> Path | None:
+    """The exercise notebook that `lesson` leads to, or None for a lesson not in the table."""
+    name = LESSON_EXERCISES.get(Path(lesson).stem)
+    return EXERCISES / name / f"{name}.ipynb" if name else None
+
+
+def exercise_block(lesson: Path) -> str:
+    """The end of a lesson's last cell: a link JupyterLab opens and the Colab badge.
+
+    The relative link works in JupyterLab and on GitHub; it does not resolve in Colab,
+    hence the badge, whose address comes from pyproject.toml like every other badge.
+    """
+    exercise = exercise_of(lesson)
+    rel = exercise.relative_to(ROOT).as_posix()
+    return (
+        f"{EXERCISE_MARKER} [{exercise.stem}](../{rel}) (opens in JupyterLab), "
+        f"or on Colab: {colab_badge(exercise)}"
+    )
+
+
+def _with_exercise_block(nb, lesson: Path) -> None:
+    block = exercise_block(lesson)
+    last = nb.cells[-1] if nb.cells else None
+    if last is None or last.cell_type != "markdown":
+        nb.cells.append(nbformat.v4.new_markdown_cell(block))
+        return
+    head, marker, _ = last.source.rpartition(EXERCISE_MARKER)
+    kept = head if marker else last.source
+    last.source = f"{kept.rstrip()}\n\n{block}" if kept.strip() else block
+
+
 def normalise(nb, path: Path) -> None:
-    """Rewrite the badge and drop metadata that editors and executors add."""
+    """Rewrite the badges and drop metadata that editors and executors add."""
     nb.metadata = {
         "kernelspec": dict(KERNELSPEC),
         "language_info": {"name": "python"},
@@ -64,6 +126,42 @@ def normalise(nb, path: Path) -> None:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in CELL_METADATA}
         if cell.cell_type == "code":  # files fetched on Colab come from the configured repository
             cell.source = RAW_URL.sub(raw_base(), cell.source)
+    if is_lesson(path) and exercise_of(path) is not None:
+        _with_exercise_block(nb, path)
+
+
+def student_texts(nb):
+    """(cell index, text) for everything a student reads: sources and stored outputs."""
+    for i, cell in enumerate(nb.cells):
+        yield i, cell.source
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                yield i, out.text
+            elif out.output_type == "error":
+                yield i, f"{out.ename}: {out.evalue}"
+            else:
+                yield i, str(out.get("data", {}).get("text/plain", ""))
+
+
+def source_number_problems(text: str, where: str = "") -> list[str]:
+    prefix = f"{where}: " if where else ""
+    return [
+        f"{prefix}names a source by its internal name {m.group(0)!r}; cite it by title "
+        f"and author (README.md, {SOURCES_HEADING})"
+        for m in SOURCE_NUMBER.finditer(text)
+    ]
+
+
+def is_citation_checked(path: Path) -> bool:
+    return any(folder in Path(path).resolve().parents for folder in CITATION_CHECKED)
+
+
+def readme_problems(path: Path = README) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    out = source_number_problems(text)
+    if f"\n{SOURCES_HEADING}\n" not in text:
+        out.append(f"has no {SOURCES_HEADING!r} section, which every lesson links to")
+    return out
 
 
 def problems(path: Path, location: Path | None = None) -> list[str]:
@@ -98,7 +196,23 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
         extra = set(cell.metadata) - CELL_METADATA
         if extra:
             out.append(f"cell {i}: stray metadata {sorted(extra)}")
+    if is_citation_checked(location):
+        for i, text in student_texts(nb):
+            out += source_number_problems(text, f"cell {i}")
     if is_lesson(location):
+        exercise = exercise_of(location)
+        if exercise is None:
+            out.append(f"no exercise for lesson {location.stem} in LESSON_EXERCISES")
+        elif nb.cells[-1].cell_type != "markdown" or not nb.cells[-1].source.endswith(
+            exercise_block(location)
+        ):
+            out.append(
+                f"the last cell must end with the link to {exercise.stem} and its Colab "
+                "badge; run `make notebooks`"
+            )
+        header = nb.cells[1].source if len(nb.cells) > 1 else ""
+        if SOURCES_LINK not in header:
+            out.append(f"cell 1 must link to the README's sources ({SOURCES_LINK[1:]})")
         counts = [c.execution_count for c in code]
         if counts != list(range(1, len(code) + 1)):
             out.append(
@@ -130,7 +244,10 @@ def main(argv=None) -> int:
         for msg in problems(path):
             bad += 1
             print(f"{path.resolve().relative_to(ROOT)}: {msg}")
-    print(f"notebook hygiene: {len(paths)} notebooks, {bad} problems")
+    for msg in readme_problems():
+        bad += 1
+        print(f"README.md: {msg}")
+    print(f"notebook hygiene: {len(paths)} notebooks and the README, {bad} problems")
     return 1 if bad else 0
 
 

@@ -4,9 +4,10 @@
 
 Each notebook runs top to bottom in a fresh `python3` kernel started in its own
 folder, so execution counts are 1..N. Timing metadata is not recorded, the
-Open-in-Colab badge is rewritten from pyproject.toml, and metadata is trimmed to
-what tools/notebook_hygiene.py allows. A cell that raises fails the run unless
-it is tagged `raises-exception`.
+Open-in-Colab badge (cell 0) and, for a lesson, the link to its exercise with that
+exercise's badge (the end of the last cell) are rewritten from pyproject.toml by
+tools.notebook_hygiene.normalise, and metadata is trimmed to what the hygiene check
+allows. A cell that raises fails the run unless it is tagged `raises-exception`.
 """
 
 import argparse

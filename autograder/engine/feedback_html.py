@@ -3,75 +3,319 @@
 The page is the student's own notebook with each test cell's verdict as its output. Test
 cells show the solution's visible test code; hidden tests are removed with nbgrader's own
 ClearHiddenTests (autograder.feedback.HideHiddenTests), and an error shows only its message.
+
+The page is inert: an instructor opens it from Jupyter, so nothing a student wrote may run
+there. Three layers:
+
+1. The notebook is rebuilt before export from parts the grader controls. Markdown cells are
+   rendered to HTML here (nbconvert's own markdown renderer) and cleaned with an allow-list
+   (nh3); raw cells become escaped preformatted text; the student's outputs, attachments,
+   widget state and cell and notebook metadata are dropped (a code cell's output is the
+   text the grader recorded, a test cell's the verdict); the summary is built as escaped HTML.
+2. The page has no script at all (the course's own content has no math or widgets): the
+   template's MathJax, require.js, mermaid and widget scripts are left out, and a strict
+   Content-Security-Policy forbids scripts, frames, forms and plugins should any slip in.
+3. The finished page is checked (no script, event handler, frame, form, object, `javascript:`
+   or non-image `data:` URL); a page that fails is replaced by a plain, escaped one.
 """
 
 import copy
 import html
+import re
 from functools import cache
+from html.parser import HTMLParser
 
 import nbformat
+import nh3
+from jinja2 import DictLoader
 from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 from autograder.feedback import HideHiddenTests
 from autograder.submissions import grade_id
 
+MESSAGE_LIMIT = 300
+
+CSP = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; frame-src 'none'; "
+    "child-src 'none'; worker-src 'none'; connect-src 'none'; form-action 'none'; "
+    "base-uri 'none'; style-src 'unsafe-inline'; img-src data: https:; font-src data:"
+)
+
+# Student markdown may use ordinary formatting; everything else is dropped.
+ALLOWED_TAGS = {
+    *(f"h{n}" for n in range(1, 7)),
+    *"p br hr div span blockquote pre code kbd samp var".split(),
+    *"em strong b i u s del ins sub sup mark small abbr q cite dfn".split(),
+    *"ul ol li dl dt dd a img figure figcaption details summary".split(),
+    *"table thead tbody tfoot tr th td caption colgroup col".split(),
+}
+# Dropped with their content (the rest of an unknown tag's text is kept, as text).
+DROPPED_WITH_CONTENT = {
+    *"script style iframe frame frameset object embed applet noscript noembed".split(),
+    *"template svg math form textarea select option button input title xmp".split(),
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "th": {"style", "colspan", "rowspan"},
+    "td": {"style", "colspan", "rowspan"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    # pygments' highlighting of code blocks
+    "span": {"class"},
+    "div": {"class"},
+    "pre": {"class"},
+    "code": {"class"},
+}
+IMAGE_DATA = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[a-z0-9+/=\s]*$", re.I)
+LINK_SCHEMES = ("https:", "http:", "mailto:")
+INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f]+")
+
+
+def _url_ok(tag: str, attribute: str, value: str) -> bool:
+    url = INVISIBLE.sub("", html.unescape(value)).lower()
+    if tag == "img" and attribute == "src":
+        return url.startswith("https:") or bool(IMAGE_DATA.match(INVISIBLE.sub("", value)))
+    return url.startswith(LINK_SCHEMES) or url.startswith("#")
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if attribute in ("href", "src"):
+        return value if _url_ok(tag, attribute, value) else None
+    return value
+
+
+def clean(fragment: str) -> str:
+    """Keep ordinary formatting of an HTML fragment; drop anything that can run or load."""
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
+        url_schemes={"https", "http", "mailto", "data"},
+        filter_style_properties={"text-align"},
+        strip_comments=True,
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def markdown_html(source: str, attachments: dict | None = None) -> str:
+    """A student's markdown cell as clean HTML (raw HTML in it is cleaned, not trusted)."""
+    images = {
+        name: {k: v for k, v in data.items() if k in ("image/png", "image/jpeg", "image/gif")}
+        for name, data in (attachments or {}).items()
+        if isinstance(data, dict)
+    }
+    images = {name: data for name, data in images.items() if data}
+    renderer = IPythonRenderer(
+        escape=False, attachments=images, embed_images=False, exclude_anchor_links=True
+    )
+    try:
+        rendered = MarkdownWithMath(renderer=renderer).render(source)
+    except Exception:  # a missing attachment, a renderer bug: show the text, escaped
+        rendered = f"<pre>{html.escape(source)}</pre>"
+    return clean(rendered)
+
+
+# The lab template, without its scripts, with a Content-Security-Policy, and with cells
+# whose HTML was made here emitted as they are (never rendered again).
+TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}
+<meta http-equiv="Content-Security-Policy" content=\""""
+    + CSP
+    + """\">
+<meta name="referrer" content="no-referrer">
+{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block markdowncell scoped %}
+<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell">
+<div class="jp-Cell-inputWrapper">
+<div class="jp-Collapser jp-InputCollapser jp-Cell-inputCollapser">
+</div>
+<div class="jp-InputArea jp-Cell-inputArea">
+<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" data-mime-type="text/markdown">
+{{ cell.source }}
+</div>
+</div>
+</div>
+</div>
+{%- endblock markdowncell %}
+{% block rawcell scoped %}{% endblock rawcell %}
+{% block unknowncell scoped %}{% endblock unknowncell %}
+{% block display_data scoped %}{% endblock display_data %}
+{% block execute_result scoped %}{% endblock execute_result %}
+"""
+)
+
 
 @cache
 def _exporter() -> HTMLExporter:
-    return HTMLExporter(template_name="lab")
+    return HTMLExporter(
+        template_name="lab",
+        template_file="feedback.html.j2",
+        extra_loaders=[DictLoader({"feedback.html.j2": TEMPLATE})],
+        embed_images=False,
+    )
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
 
 
 def _summary(student: str, assignment: str, result: dict) -> str:
     got = sum(c["score"] for c in result["cells"])
     most = sum(c["max_score"] for c in result["cells"])
-
-    def cell_text(message: str) -> str:
-        return html.escape(message)[:300].replace("|", "&#124;")
-
     rows = "\n".join(
-        f"| `{c['cell']}` | {c['score']:g} / {c['max_score']:g} | {cell_text(c['message'])} |"
+        f"<tr><td><code>{_esc(c['cell'])}</code></td>"
+        f"<td>{c['score']:g} / {c['max_score']:g}</td>"
+        f"<td>{_esc(str(c['message'])[:MESSAGE_LIMIT])}</td></tr>"
         for c in result["cells"]
     )
-    notes = "".join(f"\n- {html.escape(n)}" for n in result.get("notes", []))
+    notes = "".join(f"<li>{_esc(n)}</li>" for n in result.get("notes", []))
     return (
-        f"# Feedback: {assignment} for {student}\n\n**Score: {got:g} / {most:g}**\n\n"
-        f"| test | points | result |\n| --- | --- | --- |\n{rows}\n"
-        + (f"\n**Notes**{notes}\n" if notes else "")
+        f"<h1>Feedback: {_esc(assignment)} for {_esc(student)}</h1>\n"
+        f"<p><strong>Score: {got:g} / {most:g}</strong></p>\n"
+        "<table>\n<thead><tr><th>test</th><th>points</th><th>result</th></tr></thead>\n"
+        f"<tbody>\n{rows}\n</tbody>\n</table>\n"
+        + (f"<p><strong>Notes</strong></p>\n<ul>{notes}</ul>\n" if notes else "")
+    )
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _page_cells(nb, tests: dict, result: dict) -> list:
+    """The cells of the page, built afresh: nothing of the student's but text goes in."""
+    verdicts = {c["cell"]: c for c in result["cells"]}
+    hide = HideHiddenTests()
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        kind = cell.get("cell_type")
+        source = _text(cell.get("source"))
+        if kind == "markdown":
+            attachments = cell.get("attachments")
+            cells.append(nbformat.v4.new_markdown_cell(markdown_html(source, attachments)))
+            continue
+        if kind != "code":  # raw cells and anything unknown: the text, escaped
+            if source.strip():
+                cells.append(nbformat.v4.new_markdown_cell(f"<pre>{html.escape(source)}</pre>"))
+            continue
+        gid = grade_id(cell) if isinstance(cell.get("metadata"), dict) else None
+        if gid in verdicts and gid in tests:
+            verdict = verdicts[gid]
+            test = copy.deepcopy(cell)
+            test.source = tests[gid][0]
+            test, _ = hide.preprocess_cell(test, {}, index)
+            page_cell = nbformat.v4.new_code_cell(_text(test.source))
+            if verdict["score"] >= verdict["max_score"]:
+                text = f"passed: {verdict['score']:g} / {verdict['max_score']:g} points\n"
+                page_cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+            else:
+                message = str(verdict["message"])
+                ename, _, evalue = message.partition(": ")
+                page_cell.outputs = [
+                    nbformat.v4.new_output(
+                        "error",
+                        ename=ename,
+                        evalue=evalue,
+                        traceback=[f"{message}  (0 / {verdict['max_score']:g} points)"],
+                    )
+                ]
+        else:
+            page_cell = nbformat.v4.new_code_cell(source)
+            text = _text(result["outputs"].get(gid or f"cell {index}", ""))
+            if text:
+                page_cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cells.append(page_cell)
+    return cells
+
+
+class _Audit(HTMLParser):
+    """Collects what must never be in a feedback page."""
+
+    FORBIDDEN_TAGS = {
+        *"script iframe frame frameset object embed applet form base svg math".split(),
+        *"link portal input button textarea select template".split(),
+    }
+    URL_ATTRIBUTES = {
+        *"href src action formaction xlink:href data poster background srcset".split(),
+        *"lowsrc dynsrc ping codebase cite longdesc usemap manifest".split(),
+    }
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.FORBIDDEN_TAGS:
+            self.problems.append(f"<{tag}>")
+        if tag == "meta":
+            names = dict(attrs)
+            equiv = (names.get("http-equiv") or "").lower()
+            if equiv and equiv != "content-security-policy":
+                self.problems.append(f'<meta http-equiv="{equiv}">')
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"<{tag} {name}=>")
+            if name in self.URL_ATTRIBUTES and value:
+                url = INVISIBLE.sub("", value).lower()
+                if url.startswith(("javascript:", "vbscript:", "livescript:")):
+                    self.problems.append(f"<{tag} {name}=javascript:>")
+                elif url.startswith("data:") and not (
+                    tag == "img" and name == "src" and IMAGE_DATA.match(url)
+                ):
+                    self.problems.append(f"<{tag} {name}=data:>")
+            if name == "style" and re.search(
+                r"url\s*\(|expression\s*\(|@import", value or "", re.I
+            ):
+                self.problems.append(f"<{tag} style=url()>")
+
+    handle_startendtag = handle_starttag
+
+
+def audit(page: str) -> list[str]:
+    """What in `page` could run or load something (empty for an inert page)."""
+    parser = _Audit()
+    parser.feed(page)
+    parser.close()
+    if page.count("Content-Security-Policy") != 1:
+        parser.problems.append("no single Content-Security-Policy")
+    return parser.problems
+
+
+def _plain_page(student: str, assignment: str, result: dict, why: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        f"<title>Feedback: {_esc(assignment)} for {_esc(student)}</title>\n</head>\n<body>\n"
+        f"{_summary(student, assignment, result)}"
+        f"<p>The notebook itself is not shown: {_esc(why)}.</p>\n</body>\n</html>\n"
     )
 
 
 def render(student: str, assignment: str, nb, tests: dict, result: dict) -> str:
     """`nb` is the restored submission; `tests` maps grade_id to (source, points)."""
-    nb = copy.deepcopy(nb)
-    verdicts = {c["cell"]: c for c in result["cells"]}
-    hide = HideHiddenTests()
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        gid = grade_id(cell)
-        cell.execution_count = None
-        if gid in verdicts:
-            verdict = verdicts[gid]
-            cell.source = tests[gid][0]
-            cell, _ = hide.preprocess_cell(cell, {}, index)
-            if verdict["score"] >= verdict["max_score"]:
-                text = f"passed: {verdict['score']:g} / {verdict['max_score']:g} points\n"
-                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
-            else:
-                ename, _, evalue = verdict["message"].partition(": ")
-                cell.outputs = [
-                    nbformat.v4.new_output(
-                        "error",
-                        ename=ename,
-                        evalue=evalue,
-                        traceback=[f"{verdict['message']}  (0 / {verdict['max_score']:g} points)"],
-                    )
-                ]
-        else:
-            text = result["outputs"].get(gid or f"cell {index}", "")
-            cell.outputs = (
-                [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
-            )
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(_summary(student, assignment, result)))
-    body, _ = _exporter().from_notebook_node(nb)
+    page_nb = nbformat.v4.new_notebook(
+        metadata={
+            "language_info": {"name": "python"},
+            "title": f"Feedback: {assignment} for {student}",
+        }
+    )
+    page_nb.cells = [
+        nbformat.v4.new_markdown_cell(clean(_summary(student, assignment, result))),
+        *_page_cells(nb, tests, result),
+    ]
+    body, _ = _exporter().from_notebook_node(page_nb)
+    problems = audit(body)
+    if problems:
+        why = "it contained content that could run in a browser (" + ", ".join(problems[:5]) + ")"
+        return _plain_page(student, assignment, result, why)
     return body
