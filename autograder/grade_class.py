@@ -21,7 +21,6 @@ is never modified.
 import argparse
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -40,7 +39,7 @@ from autograder.engine.grading_process import (
     sandbox_status,
     write_feedback,
 )
-from autograder.merge import merge, write_result
+from autograder.merge import fresh_start, merge, write_result
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -87,8 +86,7 @@ def grade_class(
     for who, where, why in found.problems:
         say(f"warning: {who}/{where}: {why}")
     if fresh:
-        shutil.rmtree(out / "results", ignore_errors=True)
-        shutil.rmtree(out / "feedback", ignore_errors=True)
+        fresh_start(out)
     (out / "results").mkdir(parents=True, exist_ok=True)
     for student in found.students:  # every shard records the class list (merge needs it)
         (out / "results" / student).mkdir(exist_ok=True)

@@ -11,6 +11,7 @@ from autograder.engine.feedback_html import render
 from autograder.engine.result import Result
 from autograder.engine.runner import grade_submission, spec
 from autograder.engine.sandbox import launch, warning
+from autograder.merge import unanswered
 
 _state = {}
 
@@ -61,6 +62,9 @@ def grade_one(sub: Submission) -> dict:
             result = failed_result(sub.student, sub.assignment, why)
             break
     result = result.to_dict()
+    result["unanswered"] = unanswered(
+        nb
+    )  # answer cells left as released: nbgrader's "No response."
     write_feedback(_state["out"], result, nb)
     return result
 
