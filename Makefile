@@ -58,9 +58,11 @@ notebooks: $(STAMP) ## re-execute the lessons in place to refresh their stored o
 release: $(STAMP) ## regenerate exercises/ from solutions/ with nbgrader
 	$(PY) -m autograder.release
 
-grade: $(STAMP) sandbox-tools ## grade a class: make grade SUBMISSIONS=DIR [WORKERS=N] [SHARD=i/n] (default: the demo class)
+grade: $(STAMP) sandbox-tools ## grade a class: make grade SUBMISSIONS=DIR [STUDENT=id] [ASSIGNMENT=a] [FRESH=1] [WORKERS=N] [SHARD=i/n] [CELL_TIMEOUT=60] [BUDGET=240] (default: the demo class)
 	$(PY) -m autograder.grade_class $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)") \
-		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SHARD),--shard $(SHARD))
+		$(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") \
+		$(if $(FRESH),--fresh) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SHARD),--shard $(SHARD)) \
+		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET))
 
 bench: $(STAMP) sandbox-tools ## grade a generated class with this engine and with plain nbgrader; print throughput
 	$(PY) -m autograder.bench $(if $(STUDENTS),--students $(STUDENTS))

@@ -14,7 +14,6 @@ import argparse
 import csv
 import itertools
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import ASSIGNMENTS
+from autograder.engine.config import Config
 from autograder.grade_class import grade_class
 from autograder.nbgrader_grade import grade_class as nbgrader_grade_class
 from autograder.submissions import filled, reference_answers, write_submission
@@ -36,7 +36,7 @@ FAULTS = {
     "infinite_loop": "while True:\n    pass\n",
     "output_flood": "for i in range(10**6):\n    print('spam', i)\n",
 }
-FAULT_TIMEOUT_S = "20"
+FAULT_TIMEOUT_S = 20.0
 
 
 def make_class(root: Path, students: int) -> dict[tuple[str, str], str]:
@@ -117,7 +117,6 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    os.environ["GRADER_CELL_TIMEOUT_S"] = FAULT_TIMEOUT_S
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         root = Path(tmp)
         kinds = make_class(root / "submitted", args.students)
@@ -130,7 +129,13 @@ def main(argv=None) -> int:
             )
         )
 
-        engine = grade_class(root / "submitted", root / "engine", workers=args.workers, quiet=False)
+        engine = grade_class(
+            root / "submitted",
+            root / "engine",
+            workers=args.workers,
+            quiet=False,
+            config=Config(cell_timeout_s=FAULT_TIMEOUT_S),
+        )
         print(f"this engine: {engine['seconds']:.1f} s for {n} notebooks")
         start = time.perf_counter()
         nbgrader_grade_class(root / "submitted", root / "nbgrader", quiet=True)

@@ -1,33 +1,45 @@
 """`make grade`: grade a class in sandboxes, fast, one result file per submission.
 
     python -m autograder.grade_class [--submissions DIR] [--out grading] [--workers N] [--shard I/N]
+        [--student ID] [--assignment A] [--fresh] [--cell-timeout S] [--budget S]
 
 DIR is laid out as nbgrader's submitted/ step: DIR/<student_id>/<assignment>/<assignment>.ipynb
 (plus any file the notebook imports). Without --submissions the bundled demo class is graded.
 
 Each submission runs in a sandboxed worker (autograder.engine) and becomes
 results/<student>/<assignment>.json and feedback/<student>/<assignment>/<assignment>.html.
-With --shard I/N only every N-th submission (from the I-th, 0-based) is graded and nothing
-is merged, so that N machines can share a class; `python -m autograder.merge` then joins the
-shards' results into grades.csv, cells.csv and the nbgrader gradebook. Without --shard the
-class is merged at once. The submissions folder is never modified.
+--student and --assignment grade only the matching submissions; grading/ is updated in
+place (every other student's and assignment's results are kept, as nbgrader keeps them), and
+--fresh starts the class afresh. With --shard I/N only every N-th submission (from the I-th,
+0-based) is graded and nothing is merged, so that N machines can share a class;
+`python -m autograder.merge` then joins the shards' results into grades.csv, cells.csv and
+the nbgrader gradebook. Without --shard the class is merged at once. The limits
+(--cell-timeout, --budget) are the same flags in every shard command. The submissions folder
+is never modified.
 """
 
 import argparse
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import nbformat
 from tqdm import tqdm
 
 from autograder.collect import Submission, collect
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
-from autograder.engine.pool import failed_result, grade_one, init_worker, sandbox_status
-from autograder.merge import merge, write_result
+from autograder.engine.config import Config
+from autograder.engine.grading_process import (
+    failed_result,
+    grade_one,
+    init_worker,
+    sandbox_status,
+    write_feedback,
+)
+from autograder.merge import fresh_start, merge, write_result
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -52,14 +64,29 @@ def grade_class(
     workers: int | None = None,
     shard: tuple[int, int] = (0, 1),
     quiet: bool = False,
+    config: Config | None = None,
+    student: str | None = None,
+    assignment: str | None = None,
+    fresh: bool = False,
 ) -> dict:
     say = (lambda *a: None) if quiet else print
+    config = config or Config()
     found = collect(submissions)
-    for student, where, why in found.problems:
-        say(f"warning: {student}/{where}: {why}")
-    if shard == (0, 1):
-        shutil.rmtree(out / "results", ignore_errors=True)
-        shutil.rmtree(out / "feedback", ignore_errors=True)
+    if student or assignment:
+        keep = lambda s, a: (student in (None, s)) and (assignment in (None, a))  # noqa: E731
+        found.submissions = [s for s in found.submissions if keep(s.student, s.assignment)]
+        found.problems = [p for p in found.problems if keep(p[0], p[1])]
+        found.students = [s for s in found.students if student in (None, s)]
+        if not found.submissions and not found.problems:
+            raise SystemExit(
+                f"error: no submission in {submissions} matches"
+                + (f" student {student}" if student else "")
+                + (f" assignment {assignment}" if assignment else "")
+            )
+    for who, where, why in found.problems:
+        say(f"warning: {who}/{where}: {why}")
+    if fresh:
+        fresh_start(out)
     (out / "results").mkdir(parents=True, exist_ok=True)
     for student in found.students:  # every shard records the class list (merge needs it)
         (out / "results" / student).mkdir(exist_ok=True)
@@ -67,12 +94,14 @@ def grade_class(
 
     graded = {(s.student, s.assignment) for s in found.submissions}
     if shard[0] == 0:  # work that cannot be run at all scores 0 with its reason (once, in shard 0)
-        for student, where, why in found.problems:
-            if where in ASSIGNMENTS and (student, where) not in graded:
-                write_result(out, {**failed_result(where, why), "student": student})
+        for who, where, why in found.problems:
+            if where in ASSIGNMENTS and (who, where) not in graded:
+                result = failed_result(who, where, why).to_dict()
+                write_result(out, result)
+                write_feedback(out, result, nbformat.v4.new_notebook())
 
     workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
-    status = sandbox_status()
+    status = sandbox_status(config)
     if status:
         say(status)
     start = time.perf_counter()
@@ -82,12 +111,9 @@ def grade_class(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
-            initargs=(counter, str(out)),
+            initargs=(counter, str(out), config),
         ) as pool:
-            futures = [
-                pool.submit(grade_one, s.student, s.assignment, str(s.folder), str(s.notebook))
-                for s in todo
-            ]
+            futures = [pool.submit(grade_one, s) for s in todo]
             bar = tqdm(
                 total=len(futures), desc="grading", unit="nb", disable=quiet, file=sys.stdout
             )
@@ -131,8 +157,23 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--shard", type=parse_shard, default=(0, 1), help="grade only shard I of N (0-based)"
     )
+    parser.add_argument("--student", help="grade only this student's submissions")
+    parser.add_argument("--assignment", choices=ASSIGNMENTS, help="grade only this assignment")
+    parser.add_argument(
+        "--fresh", action="store_true", help="start the class afresh (drop earlier results)"
+    )
+    Config.add_arguments(parser)
     args = parser.parse_args(argv)
-    grade_class(args.submissions.resolve(), args.out.resolve(), args.workers, args.shard)
+    grade_class(
+        args.submissions.resolve(),
+        args.out.resolve(),
+        args.workers,
+        args.shard,
+        config=Config.from_args(args),
+        student=args.student,
+        assignment=args.assignment,
+        fresh=args.fresh,
+    )
     return 0
 
 

@@ -1,8 +1,14 @@
 """The grading engine: student code in a sandbox, test verdicts in the grader's own process.
 
-- `protocol`: length-prefixed frames and the data-only codec shared by both sides.
-- `worker`: runs inside the sandbox: a zygote with torch imported forks one child per submission.
-- `sandbox`: how the worker is started (bubblewrap, or resource limits only, with a warning).
-- `session`: the grader's handle on one worker: run a cell, evaluate an `@answers` function.
-- `runner`: grades one submission into one result (scores, messages, outputs).
+- `protocol`: the table of ops, the one frame parser, and the data-only codec of both sides.
+- `zygote`: runs inside the sandbox: with torch imported, it forks one isolated child per
+  submission and relays only the replies the protocol allows.
+- `sandbox`: how the zygote is started (bubblewrap, or resource limits only, with a warning).
+- `client`: the grader's side of one zygote: start a child, run a cell, call an `@answers`
+  function, end the child; every reply is checked and every exchange has a deadline.
+- `config`: every limit, timeout and cap, built once from the command line.
+- `faults`: a student's fault (costs that submission) and the sandbox's (restart and retry).
+- `result`: what grading one submission produces.
+- `runner`: grades one submission: the plan of cells, the test cells in the grader's process.
+- `grading_process`: what each process of the class driver's pool does.
 """

@@ -12,7 +12,6 @@ import ast
 import builtins
 import contextlib
 import io
-import os
 import random
 import time
 import types
@@ -24,14 +23,12 @@ import numpy as np
 import torch
 
 from autograder.course import EXERCISES, SOLUTIONS, notebook
-from autograder.engine.session import Crashed, Worker
+from autograder.engine.client import AnswerFailed, ZygoteClient
+from autograder.engine.config import Config
+from autograder.engine.faults import SandboxFault, StudentFault
+from autograder.engine.result import Result
 from autograder.restore import restore
 from autograder.submissions import grade_id
-
-# Wall-clock limit for one student cell or one @answers call (the CPU limit is in sandbox.Limits).
-CELL_TIMEOUT_S = float(os.environ.get("GRADER_CELL_TIMEOUT_S", "60"))
-MAX_RESTARTS = 3
-OUTPUT_KEEP = 2000
 
 
 @dataclass
@@ -64,10 +61,6 @@ def spec(assignment: str) -> Spec:
     return Spec(assignment, tests, locked, locked.get("setup", ""), released)
 
 
-class AnswerFailed(Exception):
-    """The student's side raised inside an `@answers` function; the message is theirs."""
-
-
 def _function_source(cell_source: str, fn) -> str:
     """The `def` of an `@answers` function, without its decorator, from the test cell's source."""
     first = fn.__code__.co_firstlineno
@@ -98,12 +91,65 @@ def submitted_code(nb, spec_: Spec, files: dict[str, bytes]) -> dict[str, str]:
     return code
 
 
-class TestRun:
-    """Runs the test cells of one submission against one sandbox job."""
+HIDDEN = "### BEGIN HIDDEN TESTS"
 
-    def __init__(self, spec_: Spec, job_ref, code: dict[str, str] | None = None):
+
+class StudentText(str):
+    """A string from the student's side, as a hidden test sees it: it compares as itself but
+    prints as a placeholder, so a hidden test's message never quotes what the student sent."""
+
+    def __str__(self):
+        return "<text from your code>"
+
+    __repr__ = __str__
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
+
+def _unquotable(value):
+    if isinstance(value, str):
+        return StudentText(value)
+    if type(value) in (list, tuple):
+        return type(value)(_unquotable(v) for v in value)
+    if type(value) is dict:
+        return {k: _unquotable(v) for k, v in value.items()}
+    return value
+
+
+def _exception_name(ename: str) -> str:
+    """The name of a built-in exception, else nothing the student chose."""
+    is_builtin = isinstance(getattr(builtins, ename, None), type) and issubclass(
+        getattr(builtins, ename), BaseException
+    )
+    return ename if is_builtin else "an exception"
+
+
+class BudgetSpent(Exception):
+    """The submission's wall-clock budget is used up."""
+
+
+class Clock:
+    """The submission's budget: every exchange with its child gets at most what is left."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.deadline = time.monotonic() + config.budget_s
+
+    def timeout(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0.05:
+            raise BudgetSpent
+        return min(self.config.cell_timeout_s, left)
+
+
+class TestRun:
+    """Runs the test cells of one submission against its child (which may be replaced)."""
+
+    def __init__(self, spec_: Spec, child_ref, clock: Clock, code: dict[str, str] | None = None):
         self.spec = spec_
-        self.job_ref = job_ref  # a callable returning the current Job (it changes after a crash)
+        self.child_ref = child_ref  # a callable returning the current Child (new after a crash)
+        self.clock = clock
         self.setup_ns = {"__name__": "__grader__"}
         exec(compile(spec_.setup, "<setup>", "exec"), self.setup_ns)
         code = code or {}
@@ -124,6 +170,7 @@ class TestRun:
         random.seed(0)
         ns = dict(self.setup_ns)
         own = set(self.setup_ns)
+        hidden = [False]
 
         def answers(fn):
             body = _function_source(source, fn)
@@ -135,21 +182,32 @@ class TestRun:
                     and not hasattr(builtins, name)
                 ):
                     values[name] = ns[name]
-            reply, data = self.job_ref().answers(body, fn.__name__, values, CELL_TIMEOUT_S)
-            if not reply.get("ok"):
-                raise AnswerFailed(f"{reply.get('ename')}: {reply.get('evalue')}")
-            return data
+            data = self.child_ref().answers(body, fn.__name__, values, self.clock.timeout())
+            return _unquotable(data) if hidden[0] else data
 
         ns["answers"] = answers
+        # The visible part, then the hidden part (compiled at its own line numbers, so that
+        # `_function_source` finds its @answers functions in the whole cell).
+        visible, mark, rest = source.partition(HIDDEN)
+        parts = [(visible, False)] + (
+            [("\n" * visible.count("\n") + mark + rest, True)] if mark else []
+        )
         try:
             with (
                 contextlib.redirect_stdout(io.StringIO()),
                 contextlib.redirect_stderr(io.StringIO()),
             ):
-                exec(compile(source, f"<test {test_id}>", "exec"), ns)
-        except Crashed:
+                for part, is_hidden in parts:
+                    hidden[0] = is_hidden
+                    exec(compile(part, f"<test {test_id}>", "exec"), ns)
+        except (StudentFault, SandboxFault, BudgetSpent):
             raise
         except AnswerFailed as err:
+            if hidden[0]:
+                return False, (
+                    f"a hidden test called your code and it raised {_exception_name(err.ename)}; "
+                    "run your function on other inputs (shapes, dtypes, devices) to find out why"
+                )
             return False, str(err)
         except BaseException as err:  # a failed assert, or anything else the test raised
             return False, f"{type(err).__name__}: {err}"
@@ -174,66 +232,96 @@ def plan(submission, spec_: Spec) -> list[tuple[str, str, str]]:
     return steps
 
 
-def grade_submission(worker: Worker, assignment: str, nb, files: dict[str, bytes]) -> dict:
-    """Grade one restored submission notebook; returns its result (scores, messages, outputs)."""
+def grade_submission(
+    client: ZygoteClient,
+    student: str,
+    assignment: str,
+    nb,
+    files: dict[str, bytes],
+    config: Config,
+    notes: list[str] | None = None,
+) -> Result:
+    """Grade one submission notebook (restored here); SandboxFault if the sandbox fails."""
     spec_ = spec(assignment)
-    notes = restore(nb, spec_.released)
+    notes = [*(notes or []), *restore(nb, spec_.released)]
     steps = plan(nb, spec_)
     started = time.perf_counter()
-    state = {"job": worker.job(files), "restarts": 0}
+    clock = Clock(config)
+    state = {"child": None, "restarts": 0}
     done_ok: list[tuple[str, str]] = []
     outputs: dict[str, str] = {}
     verdicts: dict[str, tuple[bool, str]] = {}
-    tests = TestRun(spec_, lambda: state["job"], submitted_code(nb, spec_, files))
+    tests = TestRun(spec_, lambda: state["child"], clock, submitted_code(nb, spec_, files))
+    missing: list[str] = []
 
-    def restart(reason: str) -> bool:
+    def new_child() -> None:
+        try:
+            state["child"] = client.new_child(files, clock.timeout())
+        except StudentFault as err:  # a child that cannot even start is the sandbox's fault
+            raise SandboxFault(f"a child could not be started: {err.reason}") from None
+        missing[:] = state["child"].missing_limits
+
+    def restart() -> bool:
         state["restarts"] += 1
-        if state["restarts"] > MAX_RESTARTS:
+        if state["restarts"] > config.max_restarts:
             return False
-        state["job"] = worker.job(files)
+        new_child()
         for label, source in done_ok:  # replay what worked, so later tests see the same state
             try:
-                state["job"].exec(source, label, CELL_TIMEOUT_S)
-            except Crashed:
+                state["child"].exec(source, label, clock.timeout())
+            except StudentFault:
                 return False
         return True
 
-    alive = True
-    for kind, label, source in steps:
-        if not alive:
-            if kind == "test":
-                verdicts[label] = (False, "not graded: your code crashed the kernel too many times")
-            continue
-        if kind == "student":
-            try:
-                reply = state["job"].exec(source, label, CELL_TIMEOUT_S)
-            except Crashed as err:
-                outputs[label] = f"The kernel died while running this cell: {err.reason}."
-                notes.append(f"cell {label}: {err.reason}; later cells ran without it")
-                alive = restart(err.reason)
-                continue
-            text = reply.get("output", "")
-            if not reply.get("ok"):
-                text += f"{reply.get('ename')}: {reply.get('evalue')}\n"
-            else:
-                done_ok.append((label, source))
-            outputs[label] = text[:OUTPUT_KEEP]
-        else:
-            try:
-                verdicts[label] = tests.run(label)
-            except Crashed as err:
-                verdicts[label] = (
-                    False,
-                    f"your code crashed the kernel during this test: {err.reason}",
-                )
-                alive = restart(err.reason)
+    stop = None  # why the remaining steps are not run
     try:
-        state["job"].close()
-    except Crashed:
-        pass
+        new_child()
+        for kind, label, source in steps:
+            if stop:
+                break
+            try:
+                if kind == "student":
+                    try:
+                        reply = state["child"].exec(source, label, clock.timeout())
+                    except StudentFault as err:
+                        outputs[label] = f"The kernel died while running this cell: {err.reason}."
+                        notes.append(f"cell {label}: {err.reason}; later cells ran without it")
+                        if not restart():
+                            stop = "not graded: your code crashed the kernel too many times"
+                        continue
+                    text = reply["output"]
+                    if not reply["ok"]:
+                        text += f"{reply['ename']}: {reply['evalue']}\n"
+                    else:
+                        done_ok.append((label, source))
+                    outputs[label] = text[: config.output_keep]
+                else:
+                    try:
+                        verdicts[label] = tests.run(label)
+                    except StudentFault as err:
+                        verdicts[label] = (
+                            False,
+                            f"your code crashed the kernel during this test: {err.reason}",
+                        )
+                        if not restart():
+                            stop = "not graded: your code crashed the kernel too many times"
+            except BudgetSpent:
+                stop = (
+                    f"not graded: the submission used up its time budget of {config.budget_s:g} s"
+                )
+                notes.append(
+                    f"the time budget of {config.budget_s:g} s was used up at {kind} cell "
+                    f"{label}; the rest of the notebook was not run"
+                )
+    except BudgetSpent:
+        stop = f"not graded: the submission used up its time budget of {config.budget_s:g} s"
+        notes.append(f"the time budget of {config.budget_s:g} s was used up before any cell ran")
+    finally:
+        if state["child"] is not None:
+            state["child"].end()
     cells = []
     for test_id, (_, points) in spec_.tests.items():
-        ok, message = verdicts.get(test_id, (False, "test cell missing"))
+        ok, message = verdicts.get(test_id, (False, stop or "test cell missing"))
         cells.append(
             {
                 "cell": test_id,
@@ -242,11 +330,12 @@ def grade_submission(worker: Worker, assignment: str, nb, files: dict[str, bytes
                 "message": message,
             }
         )
-    return {
-        "assignment": assignment,
-        "cells": cells,
-        "outputs": outputs,
-        "notes": notes,
-        "missing_limits": state["job"].missing_limits,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return Result(
+        student,
+        assignment,
+        cells,
+        outputs,
+        notes,
+        missing,
+        round(time.perf_counter() - started, 3),
+    )

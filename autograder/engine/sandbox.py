@@ -18,21 +18,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-WORKER_FILES = ("worker.py", "protocol.py")
+from autograder.engine.config import Config
+
+WORKER_FILES = ("zygote.py", "protocol.py")
 HERE = Path(__file__).resolve().parent
-
-
-@dataclass
-class Limits:
-    cpu_s: int = 60
-    memory_bytes: int = 3 << 30
-    file_bytes: int = 16 << 20
-    processes: int = 64
-    uid: int = 61000  # an unprivileged user for the children when the grader runs as root
-    drop_uid: bool = True  # False where that user could not read the Python installation
-
-    def for_worker(self, index: int) -> dict:
-        return {**self.__dict__, "uid": self.uid + index}
 
 
 @dataclass
@@ -100,7 +89,7 @@ def _python_binds() -> list[str]:
             args += [*_parents(root), "--ro-bind", root, root]
     # The venv's own path (it may be a symlink farm pointing into the base installation).
     if os.path.realpath(sys.prefix) != sys.prefix:
-        args += ["--ro-bind", sys.prefix, sys.prefix]
+        args += [*_parents(sys.prefix), "--ro-bind", sys.prefix, sys.prefix]
     return args
 
 
@@ -158,15 +147,13 @@ def bwrap_problem(bwrap: str) -> str | None:
     return None
 
 
-def launch(force_unsandboxed: bool = False) -> Launch:
-    """The command that starts one worker, and what it leaves unprotected.
-
-    GRADER_SANDBOX=none forces the unsandboxed mode (with its warning).
-    """
+def launch(config: Config | None = None) -> Launch:
+    """The command that starts one zygote, and what it leaves unprotected."""
+    config = config or Config()
     code = stage_worker_code()
     python = sys.executable
     bwrap = shutil.which("bwrap")
-    force_unsandboxed = force_unsandboxed or os.environ.get("GRADER_SANDBOX") == "none"
+    force_unsandboxed = config.unsandboxed
     problem = bwrap_problem(bwrap) if bwrap and not force_unsandboxed else None
     if bwrap and not force_unsandboxed and problem is None:
         argv = [
@@ -181,17 +168,18 @@ def launch(force_unsandboxed: bool = False) -> Launch:
             "--proc", "/proc",
             "--dev", "/dev",
             *_gpu_binds(),
-            # The private /tmp first: .venv may itself live under /tmp (a CI checkout).
-            "--tmpfs", "/tmp",
+            # The private /tmp first: .venv may itself live under /tmp (a CI checkout). Both
+            # writable places are in memory, with a size: the submission's disk quota.
+            "--size", str(config.tmp_bytes), "--tmpfs", "/tmp",
             *_python_binds(),
             "--ro-bind", code, "/grader",
-            "--perms", "0755", "--dir", "/scratch",
+            "--perms", "0755", "--size", str(config.scratch_bytes), "--tmpfs", "/scratch",
             "--chdir", "/scratch",
             "--clearenv",
         ]  # fmt: skip
         for key, value in worker_env().items():
             argv += ["--setenv", key, value]
-        argv += [python, "-I", "/grader/worker.py"]
+        argv += [python, "-I", "/grader/zygote.py"]
         return Launch(argv, {}, isolated=True, workdir=code)
     scratch = tempfile.mkdtemp(prefix="grader-scratch-")
     tmp = tempfile.mkdtemp(prefix="grader-tmp-")
@@ -200,7 +188,8 @@ def launch(force_unsandboxed: bool = False) -> Launch:
     unprotected = [
         "the filesystem (student code can read the solutions and other submissions, and write anywhere you can)",
         "the network",
-        "other processes (no PID namespace)",
+        "other processes (no PID namespace for the zygote)",
+        "the disk quota (/tmp and the working folder have no size limit)",
     ]
     drop_uid = all(readable_by_anyone(p) for p in (sys.prefix, sys.base_prefix))
     if os.getuid() == 0 and not drop_uid:
@@ -212,9 +201,9 @@ def launch(force_unsandboxed: bool = False) -> Launch:
     elif problem:
         unprotected.insert(0, problem)
     elif force_unsandboxed:
-        unprotected.insert(0, "the sandbox was turned off (GRADER_SANDBOX=none)")
+        unprotected.insert(0, "the sandbox was turned off (--no-sandbox)")
     return Launch(
-        [python, "-I", str(Path(code) / "worker.py")],
+        [python, "-I", str(Path(code) / "zygote.py")],
         env,
         isolated=False,
         unprotected=unprotected,

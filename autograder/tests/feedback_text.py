@@ -1,5 +1,6 @@
 """What a student sees in a feedback page, and which test lines must never be in it."""
 
+import ast
 import html
 import re
 
@@ -13,14 +14,31 @@ def visible_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
+def _answers_lines(source: str) -> set[int]:
+    """Line numbers (1-based) of the `@answers` functions of a test cell: they run in the
+    student's process, so the student's code can see them (docs/AUTHORING.md)."""
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and any(
+            isinstance(d, ast.Name) and d.id == "answers" for d in node.decorator_list
+        ):
+            lines |= set(range(node.lineno - len(node.decorator_list), node.end_lineno + 1))
+    return lines
+
+
 def hidden_lines(assignment):
-    """Lines that only hidden tests contain (a line also shown to students is no secret)."""
+    """Lines of hidden tests that only the grader runs (a line also shown to students, or one
+    of an `@answers` function, which runs next to the student's code, is no secret)."""
     nb = nbformat.read(notebook(SOLUTIONS, assignment), as_version=4)
     hidden, shown = set(), set()
     pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
     for cell in nb.cells:
-        for block in re.findall(pattern, cell.source, re.S):
-            hidden |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25}
+        sandbox_side = _answers_lines(cell.source) if "answers" in cell.source else set()
+        for match in re.finditer(pattern, cell.source, re.S):
+            first = cell.source[: match.start(1)].count("\n") + 1
+            for offset, line in enumerate(match.group(1).splitlines()):
+                if len(line.strip()) > 25 and first + offset not in sandbox_side:
+                    hidden.add(line.strip())
         shown |= {ln.strip() for ln in re.sub(pattern, "", cell.source, flags=re.S).splitlines()}
     return sorted(hidden - shown)
 

@@ -4,6 +4,12 @@ Each student below answers ex03_linear (a small, fast exercise). Tampering must 
 points over the same wrong answer submitted honestly; snooping must find nothing; a fault
 must cost only the tests it prevents. The fault sits in the `fc2` answer cell, so exactly
 `test_fc2` is lost and the other tests keep their points.
+
+The class is graded with one worker, and every attacker `<name>` is followed by a victim
+`<name>~victim` (the reference answer, plus a cell that looks at its scratch space): a victim
+must keep full marks and find its /tmp and working folder empty, whatever the attacker did.
+This module runs as root in `make test` and again as an ordinary user
+(autograder/tests/test_unprivileged.py).
 """
 
 import json
@@ -16,10 +22,11 @@ import nbformat
 import pytest
 
 from autograder.course import ROOT, SOLUTIONS, notebook
+from autograder.engine.config import Config
 from autograder.engine.sandbox import launch
 from autograder.grade_class import grade_class
 from autograder.submissions import filled, grade_id, reference_answers, write_submission
-from autograder.tests.feedback_text import leaked_lines
+from autograder.tests.feedback_text import hidden_lines, leaked_lines
 
 A = "ex03_linear"
 TOKEN = secrets.token_hex(4)
@@ -66,6 +73,115 @@ FAULTS = {
     "fork_bomb": "import os\nwhile True:\n    os.fork()\n",
     "million_lines": "for i in range(10**6):\n    print('spam', i)\n",
 }
+
+# Frames a student cell writes on every file descriptor it has (the child's pipe among them).
+_FRAME = (
+    "import json, os, struct, threading\n"
+    "def frame(h, body=None):\n"
+    "    b = body if body is not None else json.dumps(h).encode()\n"
+    "    return struct.pack('!II', len(b), 0) + b\n"
+    "fds = [int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2]\n"
+)
+ATTACKS = {
+    # Answers every later request itself, forges "ended"/"started", keeps its process alive.
+    "forged_frames": _FRAME
+    + """
+def hijack(fd_in, fd_out):
+    buf = b""
+    while True:
+        chunk = os.read(fd_in, 1 << 16)
+        if not chunk:
+            return
+        buf += chunk
+        while len(buf) >= 8:
+            nh, np_ = struct.unpack('!II', buf[:8])
+            if len(buf) < 8 + nh + np_:
+                break
+            h = json.loads(buf[8:8 + nh]); buf = buf[8 + nh + np_:]
+            for op in ("ended", "started", "ready", "done", "answer"):
+                os.write(fd_out, frame({"op": op, "id": h.get("id", 0), "ok": False, "output": "",
+                    "ename": "Hijacked", "evalue": "", "exit_code": 0, "reason": "bye",
+                    "missing_limits": []}))
+pipes = [fd for fd in fds if os.path.exists(f'/proc/self/fd/{fd}')
+         and os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:')]
+for fd in pipes:
+    try:
+        os.write(fd, frame({"op": "ended", "id": 10**6, "exit_code": 0, "reason": "forged"}))
+    except OSError:
+        pass
+threading.Thread(target=hijack, args=(min(pipes), max(pipes)), daemon=True).start()
+""",
+    "malformed_reply": _FRAME
+    + """
+for fd in fds:
+    try:
+        os.write(fd, frame({"op": "done", "id": 1, "ok": True, "output": [1], "ename": "", "evalue": ""}))
+    except OSError:
+        pass
+""",
+    "header_not_an_object": _FRAME
+    + """
+for fd in fds:
+    try:
+        os.write(fd, frame(None, body=b"[1]"))
+    except OSError:
+        pass
+""",
+    "disk_filler": """
+import os
+block = b"x" * (16 << 20 - 1)
+for place in ("/tmp", "."):
+    written = 0
+    try:
+        for i in range(200):
+            with open(os.path.join(place, f"fill{i}"), "wb") as f:
+                f.write(block)
+            written += len(block)
+    except OSError as err:
+        pass
+    print("FILLED", place, written >> 20, "MiB")
+""",
+    "spies_on_tests": """
+import builtins, sys
+seen = []
+_compile, _exec = builtins.compile, builtins.exec
+def compile(source, *a, **k):
+    seen.append(source if isinstance(source, str) else "")
+    return _compile(source, *a, **k)
+builtins.compile = compile
+builtins.exec = lambda code, *a, **k: (seen.append(getattr(code, "co_consts", "")), _exec(code, *a, **k))[1]
+def profile(frame, event, arg):
+    if event == "call" and frame.f_code.co_filename == "<test>":
+        seen.append(repr(frame.f_code.co_consts) + repr(frame.f_code.co_names))
+sys.setprofile(profile)
+""",
+    "ptraces_the_zygote": """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+pids = [int(p) for p in os.listdir('/proc') if p.isdigit()] + [os.getppid()]
+for pid in sorted(set(pids) - {os.getpid(), 0}):
+    if libc.ptrace(16, pid, 0, 0) == 0:  # PTRACE_ATTACH
+        print('ATTACHED', pid)
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        print('SIGNALLED', pid)
+    except OSError:
+        pass
+    try:
+        open(f'/proc/{pid}/mem', 'rb').read(1)
+        print('READ MEMORY', pid)
+    except OSError:
+        pass
+print('DONE')
+""",
+}
+# A later cell of the spy: prints what it saw into its own feedback.
+SPY_REPORT = "print('SPY', '\\n'.join(map(str, seen)))\nsys.setprofile(None)\n"
+VICTIM_CELL = (
+    "import os\nprint('TMP', sorted(os.listdir('/tmp')), 'HERE', sorted(os.listdir('.')))\n"
+)
+SLOW = "import time\ntime.sleep(7)\n"
+BUDGET_S = 30.0
 
 SNOOP_TARGETS = [
     str(notebook(SOLUTIONS, A)),
@@ -190,20 +306,57 @@ def graded(tmp_path_factory, server):
         "kills_grader",
         add_cell(
             filled(A, ref),
-            "import os\nfor pid in (os.getppid(), 1):\n    try:\n        os.kill(pid, 9)\n    except OSError as err:\n        print('DENIED', type(err).__name__)\n",
+            "import os\nfor pid in (os.getppid(), 1, -1):\n    try:\n        os.kill(pid, 9)\n"
+            "    except OSError as err:\n        print('DENIED', type(err).__name__)\nprint('ALIVE')\n",
         ),
     )
 
-    os.environ["GRADER_CELL_TIMEOUT_S"] = "8"
-    try:
-        grade_class(subs, out, quiet=True)
-    finally:
-        del os.environ["GRADER_CELL_TIMEOUT_S"]
+    for name, code in ATTACKS.items():
+        nb = add_cell(filled(A, ref), code)
+        if name == "spies_on_tests":
+            nb.cells.append(nbformat.v4.new_code_cell(SPY_REPORT))
+        put(name, nb)
+    slow = filled(A, ref)
+    for _ in range(8):
+        add_cell(slow, SLOW)
+    put("slow_notebook", slow)
+    put_links(subs, ref)
+    attackers = [p.name for p in subs.iterdir()]
+    for name in attackers:  # graded right after its attacker (one worker, sorted order)
+        put(f"{name}~victim", add_cell(filled(A, ref), VICTIM_CELL))
+
+    config = Config(cell_timeout_s=8, budget_s=BUDGET_S)
+    grade_class(subs, out, quiet=True, workers=1, config=config)
     results = {}
     for path in (out / "results").glob(f"*/{A}.json"):
         result = json.loads(path.read_text())
         results[result["student"]] = result
     return {"results": results, "out": out, "subs": subs, "targets": targets, "hits": hits}
+
+
+def put_links(subs, ref):
+    """Links and special files where a submission should be (LMS zips and tars create links)."""
+    solution = notebook(SOLUTIONS, A)
+    folder = subs / "link_notebook" / A
+    folder.mkdir(parents=True)
+    (folder / f"{A}.ipynb").symlink_to(solution)
+    write_submission(subs, "link_files", A, add_cell(filled(A, ref), LINK_READER))
+    here = subs / "link_files" / A
+    (here / "secret.txt").symlink_to("/etc/shadow")
+    (here / "solution.txt").symlink_to(solution)
+    (here / "sub").mkdir()
+    os.mkfifo(here / "pipe.txt")
+    (subs / "link_folder").mkdir()
+    (subs / "link_folder" / A).symlink_to(solution.parent)
+    write_submission(subs, "link_student_target", A, filled(A, {}))
+    (subs / "link_student").symlink_to(subs / "link_student_target")
+
+
+LINK_READER = (
+    "import os\n"
+    "for name in ('secret.txt', 'solution.txt', 'pipe.txt'):\n"
+    "    print(name, os.path.exists(name) and open(name).read()[:80])\n"
+)
 
 
 def lost(result):
@@ -267,7 +420,77 @@ def test_submission_has_no_network(graded):
 
 def test_submission_cannot_kill_the_grader(graded):
     assert lost(graded["results"]["kills_grader"]) == set()
-    assert _outputs(graded["results"]["kills_grader"]).count("DENIED") == 2
+    # PID 1 of its own namespace is the child itself, which ignores its own SIGKILL.
+    assert "ALIVE" in _outputs(graded["results"]["kills_grader"])
+
+
+def test_every_victim_keeps_full_marks_and_a_clean_space(graded):
+    victims = {n: r for n, r in graded["results"].items() if n.endswith("~victim")}
+    assert len(victims) >= len(ATTACKS) + 5
+    for name, result in victims.items():
+        assert lost(result) == set(), (name, result["cells"], result["notes"])
+        assert "TMP [] HERE []" in _outputs(result), (name, result["outputs"])
+
+
+@pytest.mark.parametrize("name", ["forged_frames", "malformed_reply", "header_not_an_object"])
+def test_frames_out_of_turn_end_only_their_own_child(graded, name):
+    result = graded["results"][name]
+    text = " ".join(result["notes"]) + _outputs(result)
+    assert "did not ask for" in text or "malformed frame" in text, (
+        result["notes"],
+        result["outputs"],
+    )
+    assert "Hijacked" not in json.dumps(result["cells"])
+
+
+def test_disk_quota(graded):
+    text = _outputs(graded["results"]["disk_filler"])
+    filled_mib = [int(line.split()[2]) for line in text.splitlines() if line.startswith("FILLED")]
+    assert len(filled_mib) == 2 and all(0 < m <= 512 for m in filled_mib), text
+
+
+def test_time_budget_per_submission(graded):
+    result = graded["results"]["slow_notebook"]
+    assert result["seconds"] <= BUDGET_S + 10, result["seconds"]
+    assert any("time budget" in n for n in result["notes"]), result["notes"]
+    assert all("time budget" in c["message"] for c in result["cells"]), result["cells"]
+
+
+def test_spy_sees_no_grader_side_test_code(graded):
+    result = graded["results"]["spies_on_tests"]
+    assert lost(result) == set(), result["cells"]
+    assert "SPY" in _outputs(result)
+    page = graded["out"] / "feedback" / "spies_on_tests" / A / f"{A}.html"
+    assert not leaked_lines(page, A)
+    grader_side = set(hidden_lines(A))
+    assert grader_side, "the check needs grader-side hidden lines to look for"
+    assert not [ln for ln in grader_side if ln in _outputs(result)]
+
+
+def test_no_ptrace_signal_or_memory_of_the_zygote(graded):
+    text = _outputs(graded["results"]["ptraces_the_zygote"])
+    assert "DONE" in text, text
+    for word in ("ATTACHED", "SIGNALLED", "READ MEMORY"):
+        assert word not in text, text
+
+
+def test_links_are_never_followed(graded):
+    results = graded["results"]
+    for name in ("link_notebook", "link_folder"):
+        assert score(results[name]) == 0, results[name]["cells"]
+        assert "symbolic link" in " ".join(results[name]["notes"]), results[name]["notes"]
+    files = results["link_files"]
+    assert lost(files) == set()
+    for left_out in (
+        "secret.txt is a symbolic link",
+        "solution.txt is a symbolic link",
+        "pipe.txt is not a regular file",
+        "sub is a folder",
+    ):
+        assert any(left_out in n for n in files["notes"]), files["notes"]
+    text = _outputs(files)
+    assert "root:" not in text and "nbgrader" not in text, text
+    assert "link_student" not in results, "a student folder that is a link is not read"
 
 
 def test_feedback_never_shows_hidden_tests(graded):

@@ -4,16 +4,22 @@ import shutil
 
 import pytest
 
+from autograder.engine.config import Config
 from autograder.engine.sandbox import launch, warning
 
 
-def test_without_bubblewrap_grading_warns_what_is_not_protected(monkeypatch):
-    monkeypatch.setenv("GRADER_SANDBOX", "none")
-    plain = launch()
+def test_without_bubblewrap_grading_warns_what_is_not_protected():
+    plain = launch(Config(unsandboxed=True))
     plain.cleanup()
     assert not plain.isolated
     text = warning(plain)
-    for word in ("WITHOUT a sandbox", "filesystem", "network", "apt-get install bubblewrap"):
+    for word in (
+        "WITHOUT a sandbox",
+        "filesystem",
+        "network",
+        "disk quota",
+        "apt-get install bubblewrap",
+    ):
         assert word in text, text
 
 
@@ -30,4 +36,8 @@ def test_bubblewrap_launch_hides_the_course_and_the_network():
     how.cleanup()
     argv = how.argv
     assert "--unshare-net" in argv and "--unshare-pid" in argv
+    # Both writable places are sized tmpfs: the submission's disk quota.
+    sizes = [argv[i + 1] for i, a in enumerate(argv) if a == "--size"]
+    assert [argv[argv.index(s) + 2] for s in sizes] == ["/tmp", "/scratch"]
+    assert sum(int(s) for s in sizes) <= 1 << 30
     assert not any(a.endswith(("/solutions", "/grading")) for a in argv), argv

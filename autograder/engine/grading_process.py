@@ -1,0 +1,76 @@
+"""What each process of the class driver's pool does: own one zygote, grade submissions with it."""
+
+import atexit
+from pathlib import Path
+
+from autograder.collect import Submission, Unreadable, read_submission
+from autograder.engine.client import ZygoteClient
+from autograder.engine.config import Config
+from autograder.engine.faults import SandboxFault
+from autograder.engine.feedback_html import render
+from autograder.engine.result import Result
+from autograder.engine.runner import grade_submission, spec
+from autograder.engine.sandbox import launch, warning
+from autograder.merge import unanswered
+
+_state = {}
+
+
+def failed_result(student: str, assignment: str, why: str) -> Result:
+    return Result.failed(student, assignment, spec(assignment).tests, why)
+
+
+def sandbox_status(config: Config) -> str | None:
+    """The warning to print when grading cannot be sandboxed here (None when it can)."""
+    probe = launch(config)
+    probe.cleanup()
+    return None if probe.isolated else warning(probe)
+
+
+def init_worker(counter, out: str, config: Config) -> None:
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    how = launch(config)
+    _state.update(config=config, out=Path(out), launch=how)
+    _state["client"] = ZygoteClient(index, how, config)
+    atexit.register(how.cleanup)
+    atexit.register(_state["client"].close)  # runs first: the zygote stops, then its files go
+
+
+def grade_one(sub: Submission) -> dict:
+    """Grade one submission; whatever happens, return a result (a fault never stops the class)."""
+    config, client = _state["config"], _state["client"]
+    try:
+        nb, files, notes = read_submission(sub)
+    except Unreadable as err:  # changed since it was collected (a link swapped in, say)
+        return failed_result(sub.student, sub.assignment, f"{err}; scored 0").to_dict()
+    if sub.notebook.name != f"{sub.assignment}.ipynb":
+        notes.insert(
+            0, f"notebook named {sub.notebook.name}, expected {sub.assignment}.ipynb; graded anyway"
+        )
+    for _attempt in range(2):
+        try:
+            result = grade_submission(client, sub.student, sub.assignment, nb, files, config, notes)
+            break
+        except SandboxFault as err:  # the sandbox itself failed: start it afresh, try once more
+            client.start()
+            why = f"could not be graded: the grading sandbox failed ({err})"
+            result = failed_result(sub.student, sub.assignment, why)
+        except Exception as err:  # a grading bug must not stop the class; it is reported
+            why = f"could not be graded: internal error {type(err).__name__}: {err}"
+            result = failed_result(sub.student, sub.assignment, why)
+            break
+    result = result.to_dict()
+    result["unanswered"] = unanswered(
+        nb
+    )  # answer cells left as released: nbgrader's "No response."
+    write_feedback(_state["out"], result, nb)
+    return result
+
+
+def write_feedback(out: Path, result: dict, nb) -> None:
+    student, assignment = result["student"], result["assignment"]
+    page = out / "feedback" / student / assignment / f"{assignment}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(render(student, assignment, nb, spec(assignment).tests, result))
