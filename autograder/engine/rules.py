@@ -288,7 +288,11 @@ def function_avoids(
     return _finish(found, source)
 
 
-_DYNAMIC = DYNAMIC_BUILTINS | {"__import__", "__builtins__", "__dict__", "importlib", "builtins"}
+# What can write a namespace out of sight (so set an answer whatever its assignments say).
+_WRITERS = {"exec", "eval", "compile", "globals", "vars", "locals", "setattr", "delattr"}
+_WRITER_ATTRIBUTES = {"modules", "f_globals", "f_locals", "f_back", "gi_frame", "tb_frame"}
+# What reads a value that the analysis cannot name: its result counts as forbidden.
+_READERS = {"getattr", "open", "input"}
 
 
 class _Flow:
@@ -305,11 +309,19 @@ class _Flow:
         self.functions: dict[str, ast.AST] = {}
         self._active: set[str] = set()  # functions being followed (recursion guard)
 
+    def inside_function(self, node) -> bool:
+        up = self.parent.get(node)
+        while up is not None:
+            if isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                return True
+            up = self.parent.get(up)
+        return False
+
     def _source(self, node, local=frozenset()) -> int | None:
         """The line of a forbidden source inside expression `node`, or None."""
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and sub.id not in local and sub.id not in self.barrier:
-                if sub.id in self.names:
+                if sub.id in self.names or sub.id in _READERS:
                     return _line(sub)
                 if _word_in(sub.id, self.words) and sub.id not in self.keep:
                     up = self.parent.get(sub)
@@ -452,9 +464,10 @@ def not_from(
     `source`, from a forbidden source: a name in `names` (e.g. a layer's output `y`), a name or
     attribute containing one of `words` (e.g. "conv": `conv(x)`, `F.conv1d`), except the names in
     `keep` and a word-name used only through the attributes `through` (`conv.weight`), or (with
-    `matmul`) the `@` operator. Names in `barrier` count as clean whatever they hold. Code that
-    hides where values come from (getattr, eval, exec, globals, vars, `__dict__`...) is a problem
-    too. The analysis follows assignments in order (a later clean assignment clears a name),
+    `matmul`) the `@` operator. Names in `barrier` count as clean whatever they hold. A value
+    read with getattr counts as forbidden; code that can set names out of sight (exec, eval,
+    compile, globals, vars, locals, setattr, dunder names and attributes, `sys.modules`, frames)
+    is a problem wherever it is. The analysis follows assignments in order (a later clean assignment clears a name),
     through functions, loops, aliases and in-place calls such as `a.copy_(b)`."""
     try:
         tree = parse(source)
@@ -463,10 +476,10 @@ def not_from(
     targets = set(targets)
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in _DYNAMIC:
+        if isinstance(node, ast.Name) and (node.id in _WRITERS or node.id.startswith("__")):
             found.append((_line(node), f"`{node.id}` hides where values come from"))
         elif isinstance(node, ast.Attribute) and (
-            node.attr in _DYNAMIC or node.attr.startswith("__")
+            node.attr in _WRITER_ATTRIBUTES or node.attr.startswith("__")
         ):
             found.append((_line(node), f"`{node.attr}` hides where values come from"))
     flow = _Flow(
@@ -475,29 +488,20 @@ def not_from(
     flow.block(tree.body)
     for name in sorted(targets & set(flow.tainted)):
         found.append((flow.tainted[name], f"`{name}` is computed from a forbidden value"))
-    # Assignments to a target inside a function body (with `global`) count wherever they are.
+    # Assignments to a target inside a function body (with `global`), or to a module's attribute
+    # of that name (`__main__.y000_by_hand = ...`), count wherever they are.
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for sub in ast.walk(node):
-                if (
-                    isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign))
-                    and sub.value is not None
-                ):
-                    hit = [
-                        t
-                        for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
-                        for n in flow._names(t)
-                        if n in targets
-                    ]
-                    if hit:
-                        line = flow._source(sub.value)
-                        if line is not None:
-                            found.append(
-                                (
-                                    line,
-                                    "a function sets an answer from a value it may not come from",
-                                )
-                            )
+        if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) or node.value is None:
+            continue
+        hit = False
+        for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+            if isinstance(target, ast.Attribute) and target.attr in targets:
+                hit = True
+            elif any(flow.inside_function(node) and n in targets for n in flow._names(target)):
+                hit = True
+        line = flow._source(node.value) if hit else None
+        if line is not None:
+            found.append((line, "an answer is set from a forbidden value"))
     return _finish(found, source)
 
 

@@ -123,6 +123,61 @@ out_text = conv_text(text)
         {"conv_same": 'conv_same = nn.Conv1d(2, 3, 5, padding=2, padding_mode="reflect")\n'},
         {"test_conv_same"},
     ),
+    # Rule breakers (the grader reads the submitted code): right values, not computed by hand.
+    "by_hand_read_from_y": wrong(
+        {"by_hand_elements": "y000_by_hand = y[0, 0, 0]\ny001_by_hand = y[0, 0, 1]\n"},
+        {"test_by_hand_elements"},
+    ),
+    "by_hand_item_of_layer_output": wrong(
+        {
+            "by_hand_elements": (
+                "y000_by_hand = conv(x)[0, 0, 0].item()\ny001_by_hand = y[0, 0, 1].item()\n"
+            )
+        },
+        {"test_by_hand_elements"},
+    ),
+    "by_hand_copied_into_a_fresh_tensor": wrong(
+        {
+            "by_hand_elements": """
+seen = y.detach().clone()
+y000_by_hand = torch.zeros(())
+y000_by_hand.copy_(seen[0, 0, 0])
+y001_by_hand = float(seen[0, 0, 1])
+""",
+        },
+        {"test_by_hand_elements"},
+    ),
+    # conv1d_by_hand through an alias made in another statement, or a name built at run time.
+    "conv1d_by_hand_alias": wrong(
+        {
+            "conv1d_by_hand": """
+_kernel = torch.nn.functional.conv1d
+
+
+def conv1d_by_hand(x, weight, bias):
+    return _kernel(x, weight, bias)
+""",
+        },
+        {"test_conv1d_by_hand_no_conv"},
+    ),
+    "conv1d_by_hand_getattr": wrong(
+        {
+            "conv1d_by_hand": """
+def conv1d_by_hand(x, weight, bias):
+    return getattr(F, "con" + "v1d")(x, weight, bias)
+""",
+        },
+        {"test_conv1d_by_hand_no_conv"},
+    ),
+    "conv1d_by_hand_aten": wrong(
+        {
+            "conv1d_by_hand": """
+def conv1d_by_hand(x, weight, bias):
+    return torch.ops.aten.convolution(x, weight, bias, [1], [0], [1], False, [0], 1)
+""",
+        },
+        {"test_conv1d_by_hand_no_conv"},
+    ),
 }
 
 RIGHT = {
@@ -193,6 +248,28 @@ def conv1d_by_hand(x, weight, bias):
     dims = ([1, 2], [1, 2])
     out = torch.stack([torch.tensordot(x[:, :, t : t + k], weight, dims) for t in positions], -1)
     return out + bias[:, None]
+""",
+        }
+    ),
+    # A helper with a local variable named y (not the layer's output), and F.unfold (im2col).
+    "by_hand_helper_local_y_unfold": right(
+        {
+            "by_hand_elements": """
+def by_hand(t):
+    y = conv.bias[0]  # a local name: the sum being built, not the layer's output
+    for c in range(2):
+        y = y + torch.dot(x[0, c, t : t + 5], conv.weight[0, c])
+    return y
+
+
+y000_by_hand, y001_by_hand = by_hand(0), by_hand(1)
+""",
+            "conv1d_by_hand": """
+def conv1d_by_hand(x, weight, bias):
+    k = weight.shape[2]
+    columns = F.unfold(x.unsqueeze(2), (1, k))  # (N, C_in * K, L - K + 1)
+    kernels = weight.reshape(weight.shape[0], -1)
+    return torch.einsum("ok,nkt->not", kernels, columns) + bias[:, None]
 """,
         }
     ),

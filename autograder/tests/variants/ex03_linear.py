@@ -28,6 +28,15 @@ WRONG = {
         {"out3": "out3 = out1.reshape(16, 16, 32).permute(2, 0, 1)\n"},
         {"test_out3"},
     ),
+    # Rule breakers: the right values, computed again instead of rearranging out1.
+    "out3_recomputed_with_fc1": wrong(
+        {"out3": "out3 = fc1(x).reshape(32, 16, 16)\n"},
+        {"test_out3"},
+    ),
+    "out3_by_matmul": wrong(
+        {"out3": "out3 = (x @ fc1.weight.T + fc1.bias).reshape(32, 16, 16)\n"},
+        {"test_out3"},
+    ),
 }
 
 RIGHT = {
@@ -47,5 +56,8 @@ RIGHT = {
     ),
     "reshape_minus_one": right(
         {"out3": "out3 = torch.reshape(out1, (-1, 16, 16))\n"},
+    ),
+    "out3_through_an_alias": right(
+        {"out3": "values = out1.detach()\nout3 = values.view(values.shape[0], 16, 16)\n"},
     ),
 }

@@ -110,6 +110,18 @@ WRONG = {
         },
         {"test_backward"},
     ),
+    # A flatten that mixes the samples: the right shape, but each row holds parts of all samples
+    # (so identical samples no longer give identical rows).
+    "flatten_mixes_samples": wrong(
+        {
+            CELL: _model(
+                LAYERS,
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.transpose(0, 1).reshape(x.size(0), -1))",
+            )
+        },
+        {"test_output_shape", "test_any_batch_size", "test_layer_order"},
+    ),
 }
 
 _SEQUENTIAL = """\
@@ -170,5 +182,28 @@ RIGHT = {
     # reshape), the answer cell only imports it.
     "models_py_import": right(
         {CELL: "from models import ExerciseModel\n"}, files={"models.py": _MODELS_PY}
+    ),
+    # Channels-last flatten: each sample is still one vector, its features in another order.
+    "channels_last_flatten": right(
+        {
+            CELL: _model(
+                LAYERS,
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.permute(0, 2, 3, 1).reshape(x.size(0), -1))",
+            )
+        }
+    ),
+    # Height-first flatten with an in-place ReLU and a conv without bias.
+    "height_first_flatten_inplace_relu": right(
+        {
+            CELL: _model(
+                "        self.conv = nn.Conv2d(3, 256, kernel_size=5, stride=8, bias=False)\n"
+                "        self.bn = nn.BatchNorm2d(256)\n"
+                "        self.relu = nn.ReLU(inplace=True)\n"
+                "        self.fc = nn.Linear(256 * 16 * 16, 64)",
+                "        x = self.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(x.permute(0, 2, 1, 3).flatten(1))",
+            )
+        }
     ),
 }

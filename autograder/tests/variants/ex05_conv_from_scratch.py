@@ -88,6 +88,60 @@ class Convolution:
 """
 
 
+# Right values through PyTorch: F.unfold, F.fold and autograd (the task says NumPy only).
+_TORCH_IM2COL = """\
+import torch
+import torch.nn.functional as F
+
+
+def im2col(x, filter_h, filter_w, stride=1, pad=0):
+    cols = F.unfold(torch.from_numpy(x), (filter_h, filter_w), stride=stride, padding=pad)
+    return cols.transpose(1, 2).reshape(-1, cols.shape[1]).numpy()
+"""
+
+_TORCH_COL2IM = """\
+def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    n, c, h, w = input_shape
+    cols = torch.from_numpy(col).reshape(n, -1, c * filter_h * filter_w).transpose(1, 2)
+    return F.fold(cols, (h, w), (filter_h, filter_w), stride=stride, padding=pad).numpy()
+"""
+
+
+def _autograd_convolution(prelude: str, torch_name: str) -> str:
+    """A Convolution whose forward is conv2d and backward autograd, reaching torch as given."""
+    t = torch_name
+    return f"""\
+{prelude}
+
+
+class Convolution:
+    def __init__(self, W, b, stride=1, pad=0):
+        self.W, self.b, self.stride, self.pad = W, b, stride, pad
+
+    def forward(self, x):
+        self.xt = {t}.from_numpy(x).requires_grad_()
+        self.Wt = {t}.from_numpy(self.W).requires_grad_()
+        self.bt = {t}.from_numpy(self.b).requires_grad_()
+        self.y = {t}.nn.functional.conv2d(
+            self.xt, self.Wt, self.bt, stride=self.stride, padding=self.pad
+        )
+        return self.y.detach().numpy()
+
+    def backward(self, dout):
+        self.y.backward({t}.from_numpy(dout))
+        self.dW, self.db = self.Wt.grad.numpy(), self.bt.grad.numpy()
+        return self.xt.grad.numpy()
+"""
+
+
+_EVERY_TEST = {
+    "test_im2col",
+    "test_col2im",
+    "test_forward",
+    "test_backward_dx",
+    "test_backward_dW_db",
+}
+
 WRONG = {
     "col2im_overwrites_overlaps": wrong(
         {"col2im": _COL2IM_OVERWRITES}, {"test_col2im", "test_backward_dx"}
@@ -113,6 +167,40 @@ WRONG = {
             )
         },
         {"test_backward_dx", "test_backward_dW_db"},
+    ),
+    # Rule breakers: right values, but not NumPy only. Torch anywhere in the code costs every test.
+    "unfold_fold_autograd": wrong(
+        {
+            "im2col": _TORCH_IM2COL,
+            "col2im": _TORCH_COL2IM,
+            "convolution": _autograd_convolution("", "torch"),
+        },
+        _EVERY_TEST,
+    ),
+    "dunder_import_string": wrong(
+        {"convolution": _autograd_convolution('_t = __import__("tor" + "ch")', "_t")},
+        _EVERY_TEST,
+    ),
+    "importlib_getattr": wrong(
+        {
+            "convolution": _autograd_convolution(
+                'import importlib\n\n_t = getattr(importlib, "import_module")("torch")', "_t"
+            )
+        },
+        _EVERY_TEST,
+    ),
+    "sys_modules_through_numpy": wrong(
+        {"convolution": _autograd_convolution('_t = np._core.numeric.sys.modules["torch"]', "_t")},
+        _EVERY_TEST,
+    ),
+    "module_attribute_through_numpy": wrong(
+        {
+            "convolution": _autograd_convolution(
+                '_t = np.matrixlib.defmatrix.ast.literal_eval.__globals__["sys"].modules["torch"]',
+                "_t",
+            )
+        },
+        _EVERY_TEST,
     ),
 }
 
@@ -189,6 +277,18 @@ class Convolution:
 
 RIGHT = {
     "sliding_window_view_im2col": right({"im2col": _IM2COL_WINDOWS}),
+    # Private attributes on self, math, and numpy submodules imported by name.
+    "private_self_attributes_math": right(
+        {
+            "im2col": "import math\n\nfrom numpy.lib import stride_tricks\n\n\n"
+            + _IM2COL_WINDOWS.replace(
+                "from numpy.lib.stride_tricks import sliding_window_view\n\n\n", ""
+            ).replace("sliding_window_view(", "stride_tricks.sliding_window_view("),
+            "convolution": _CONV_EINSUM.replace("self.col", "self._col").replace(
+                "self.in_shape", "self._in_shape"
+            ),
+        }
+    ),
     "loops_and_einsum": right(
         {"im2col": _IM2COL_LOOPS, "col2im": _COL2IM_LOOPS, "convolution": _CONV_EINSUM}
     ),

@@ -30,6 +30,14 @@ _IN_PLACE = """\
         running_mean.mul_(1 - momentum).add_(momentum * mean)
         running_var.mul_(1 - momentum).add_(momentum * unbiased)"""
 
+_EVERY_TEST = {
+    "test_relu",
+    "test_batch_norm_slides",
+    "test_batch_norm_training",
+    "test_running_stats",
+    "test_batch_norm_eval",
+}
+
 WRONG = {
     # Tensor.var is unbiased by default: the normalisation divides by m - 1 instead of m.
     # (The running variance, which should be unbiased, comes out right.)
@@ -111,6 +119,40 @@ WRONG = {
             "test_batch_norm_eval",
         },
     ),
+    # Rule breakers: PyTorch's own ReLU or batch norm, in other spellings. The grader reads the
+    # whole notebook, so each costs every test.
+    "relu_through_an_alias": wrong(
+        {"relu": "_r = torch.relu\nrelu = lambda x: _r(x)\n"},
+        _EVERY_TEST,
+    ),
+    "relu_in_place_on_a_clone": wrong(
+        {"relu": "def relu(x):\n    return x.clone().relu_()\n"},
+        _EVERY_TEST,
+    ),
+    "relu_threshold": wrong(
+        {"relu": "def relu(x):\n    return torch.threshold(x, 0.0, 0.0)\n"},
+        _EVERY_TEST,
+    ),
+    "relu_aten_op": wrong(
+        {"relu": "def relu(x):\n    return torch.ops.aten.relu(x)\n"},
+        _EVERY_TEST,
+    ),
+    "relu_getattr_string": wrong(
+        {"relu": 'def relu(x):\n    return getattr(torch, "re" + "lu")(x)\n'},
+        _EVERY_TEST,
+    ),
+    "native_batch_norm": wrong(
+        {
+            "batch_norm": (
+                "def batch_norm(x, running_mean, running_var, weight, bias, training,"
+                " momentum=0.1, eps=1e-5):\n"
+                "    return torch.native_batch_norm(\n"
+                "        x, weight, bias, running_mean, running_var, training, momentum, eps\n"
+                "    )[0]\n"
+            )
+        },
+        _EVERY_TEST,
+    ),
 }
 
 _BN_KEEPDIM = """\
@@ -165,5 +207,29 @@ RIGHT = {
     ),
     "clamp_relu_channel_rows": right(
         {"relu": "def relu(x):\n    return x.clamp(min=0)\n", "batch_norm": _BN_CHANNELS_FIRST}
+    ),
+    # clamp_min for ReLU; var_mean, rsqrt and lerp_ for batch norm.
+    "clamp_min_var_mean_lerp": right(
+        {
+            "relu": "def relu(x):\n    return x.clamp_min(0)\n",
+            "batch_norm": """\
+def batch_norm(x, running_mean, running_var, weight, bias, training, momentum=0.1, eps=1e-5):
+    dims = [d for d in range(x.dim()) if d != 1]
+    shape = [-1 if d == 1 else 1 for d in range(x.dim())]
+    if training:
+        var, mean = torch.var_mean(x, dim=dims, correction=0)
+        m = x.numel() // x.shape[1]
+        running_mean.lerp_(mean.detach(), momentum)
+        running_var.lerp_(var.detach() * m / (m - 1), momentum)
+    else:
+        mean, var = running_mean, running_var
+    out = (x - mean.reshape(shape)) * torch.rsqrt(var.reshape(shape) + eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+""",
+        }
     ),
 }
