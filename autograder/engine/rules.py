@@ -14,7 +14,6 @@ itself contains; what they cannot follow (strings turned into names at run time:
 - `function_avoids(source, function, words)`: the same for what one function reaches (ex01).
 - `not_from(source, targets, ...)`: the named values are not computed from forbidden values or
   calls (ex01's by-hand numbers, ex03's reshaped output).
-- `uses(source, target, name)`: the value assigned to `target` mentions `name`.
 """
 
 import ast
@@ -505,30 +504,10 @@ def not_from(
     return _finish(found, source)
 
 
-def uses(source: str, target: str, name: str) -> list[str]:
-    """Problems of `target` never being assigned a value that mentions `name` (e.g. `out3` must be
-    made from `out1`)."""
-    try:
-        tree = parse(source)
-    except _Unreadable as err:
-        return [err.problem]
-    assigned = False
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(target in _Flow._names(t) for t in targets) and node.value is not None:
-                assigned = True
-                if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.value)):
-                    return []
-    if not assigned:
-        return []  # not defined: the runtime tests fail on their own
-    return [f"`{target}` is never made from `{name}`"]
-
-
 def first(problems: list[str], n: int = 3) -> str:
     """The first few problems, for a test's message."""
     shown = "; ".join(problems[:n])
     return shown + (f"; and {len(problems) - n} more" if len(problems) > n else "")
 
 
-__all__ = ["avoids", "first", "function_avoids", "not_from", "numpy_only", "parse", "uses"]
+__all__ = ["avoids", "first", "function_avoids", "not_from", "numpy_only", "parse"]
