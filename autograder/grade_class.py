@@ -32,14 +32,6 @@ from tqdm import tqdm
 from autograder.collect import Submission, collect
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, GRADING
 from autograder.engine.config import Config
-from autograder.engine.grading_process import (
-    failed_result,
-    grade_one,
-    init_worker,
-    sandbox_status,
-    write_feedback,
-)
-from autograder.merge import fresh_start, merge, write_result
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -69,8 +61,31 @@ def grade_class(
     assignment: str | None = None,
     fresh: bool = False,
 ) -> dict:
-    say = (lambda *a: None) if quiet else print
     config = config or Config()
+    in_process = workers == 1 or bool(student and assignment)
+    early = None
+    if in_process:  # the zygote imports torch while this process collects and imports
+        from autograder.engine.client import ZygoteClient
+        from autograder.engine.sandbox import launch
+
+        how = launch(config)
+        early = (how, ZygoteClient(0, how, config, wait=False))
+    try:
+        args = (submissions, out, workers, shard, quiet, config, student, assignment, fresh)
+        return _grade_class(*args, early)
+    finally:
+        if early:
+            early[1].close()
+            early[0].cleanup()
+
+
+def _grade_class(
+    submissions, out, workers, shard, quiet, config, student, assignment, fresh, early
+) -> dict:
+    say = (lambda *a: None) if quiet else print
+    in_process = early is not None
+    from autograder.merge import fresh_start, merge, write_result
+
     found = collect(submissions)
     if student or assignment:
         keep = lambda s, a: (student in (None, s)) and (assignment in (None, a))  # noqa: E731
@@ -94,18 +109,32 @@ def grade_class(
 
     graded = {(s.student, s.assignment) for s in found.submissions}
     if shard[0] == 0:  # work that cannot be run at all scores 0 with its reason (once, in shard 0)
+        from autograder.engine.grading_process import failed_result, write_feedback
+
         for who, where, why in found.problems:
             if where in ASSIGNMENTS and (who, where) not in graded:
                 result = failed_result(who, where, why).to_dict()
                 write_result(out, result)
                 write_feedback(out, result, nbformat.v4.new_notebook())
 
-    workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
-    status = sandbox_status(config)
-    if status:
-        say(status)
+    workers = 1 if in_process else workers or min(os.cpu_count() or 1, max(len(todo), 1))
     start = time.perf_counter()
-    if todo:
+    if early and todo:  # one worker: grade here
+        from autograder.engine import grading_process
+        from autograder.engine.sandbox import warning
+
+        how, client = early
+        if not how.isolated:
+            say(warning(how))
+        grading_process.use(client, out, config)
+        for sub in tqdm(todo, desc="grading", unit="nb", disable=quiet, file=sys.stdout):
+            write_result(out, grading_process.grade_one(sub))
+    elif todo:
+        from autograder.engine.grading_process import grade_one, init_worker, sandbox_status
+
+        status = sandbox_status(config)
+        if status:
+            say(status)
         counter = multiprocessing.get_context("spawn").Value("i", 0)
         with ProcessPoolExecutor(
             max_workers=workers,

@@ -29,15 +29,16 @@ class AnswerFailed(Exception):
 
 
 class ZygoteClient:
-    def __init__(self, index: int, launch: Launch, config: Config):
+    def __init__(self, index: int, launch: Launch, config: Config, wait: bool = True):
+        """Start the zygote; with wait=False its start overlaps the caller's own work."""
         self.index, self.launch, self.config = index, launch, config
         self.proc = None
         self.next_id = 0
         self.children = 0
-        self.start()
+        self.start(wait)
 
     # ---- the zygote -----------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         self.close()
         self.reader, self.pending = FrameReader(), []
         self.log = tempfile.TemporaryFile()  # the zygote's own errors, for the grader's messages
@@ -48,9 +49,16 @@ class ZygoteClient:
             stderr=self.log,
             env=self.launch.env or None,
         )
-        header, _ = self._read(time.monotonic() + self.config.start_timeout_s)
-        if header["op"] != "zygote-ready":
-            raise SandboxFault(f"the zygote did not start: {header['op']}")
+        self.ready = False
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            header, _ = self._read(time.monotonic() + self.config.start_timeout_s)
+            if header["op"] != "zygote-ready":
+                raise SandboxFault(f"the zygote did not start: {header['op']}")
+            self.ready = True
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -95,6 +103,7 @@ class ZygoteClient:
 
     def request(self, header: dict, payload: bytes, timeout: float) -> tuple[dict, bytes]:
         """Send one request; return its reply. StudentFault when the child ends or is too slow."""
+        self.wait_ready()
         self.next_id += 1
         rid = header["id"] = self.next_id
         self._send(header, payload)

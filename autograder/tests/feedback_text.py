@@ -33,7 +33,8 @@ def hidden_lines(assignment):
     hidden, shown = set(), set()
     pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
     for cell in nb.cells:
-        sandbox_side = _answers_lines(cell.source) if "answers" in cell.source else set()
+        is_test = cell.cell_type == "code" and "answers" in cell.source
+        sandbox_side = _answers_lines(cell.source) if is_test else set()
         for match in re.finditer(pattern, cell.source, re.S):
             first = cell.source[: match.start(1)].count("\n") + 1
             for offset, line in enumerate(match.group(1).splitlines()):

@@ -302,6 +302,9 @@ def graded(tmp_path_factory, server):
     ]
     put("write", add_cell(filled(A, ref), write_cell(targets)))
     put("network", add_cell(filled(A, ref), network_cell(port)))
+    live = add_cell(filled(A, ref), LIVE_OUTPUT)
+    live.cells.insert(2, nbformat.v4.new_markdown_cell(LIVE_MARKDOWN))
+    put("live_html", live)
     put(
         "kills_grader",
         add_cell(
@@ -332,6 +335,18 @@ def graded(tmp_path_factory, server):
         result = json.loads(path.read_text())
         results[result["student"]] = result
     return {"results": results, "out": out, "subs": subs, "targets": targets, "hits": hits}
+
+
+LIVE_MARKDOWN = (
+    "## My notes\n<script>alert('pwned')</script>\n<img src=x onerror=\"alert('pwned')\">\n"
+    "[click](javascript:alert('pwned'))\n<iframe src=\"https://evil.example\"></iframe>\n"
+    "<svg onload=\"alert('pwned')\"></svg>\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+)
+LIVE_OUTPUT = (
+    "from IPython.display import HTML, Javascript, display\n"
+    "print('<script>alert(1)</script>')\n"
+    "display(HTML('<img src=x onerror=alert(1)>'), Javascript('alert(1)'))\n"
+)
 
 
 def put_links(subs, ref):
@@ -472,6 +487,16 @@ def test_no_ptrace_signal_or_memory_of_the_zygote(graded):
     assert "DONE" in text, text
     for word in ("ATTACHED", "SIGNALLED", "READ MEMORY"):
         assert word not in text, text
+
+
+def test_feedback_pages_are_inert(graded):
+    page = (graded["out"] / "feedback" / "live_html" / A / f"{A}.html").read_text()
+    lowered = page.lower()
+    for bad in ("<script", "onerror=", "onload=", "javascript:", "<iframe", "<svg"):
+        assert bad not in lowered, bad
+    assert "<table" in lowered and "My notes" in page, "ordinary formatting is kept"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, "printed text shows as text"
+    assert lost(graded["results"]["live_html"]) == set()
 
 
 def test_links_are_never_followed(graded):
