@@ -37,7 +37,7 @@ def test_bubblewrap_launch_hides_the_course_and_the_network():
     argv = how.argv
     assert "--unshare-net" in argv and "--unshare-pid" in argv
     # Both writable places are sized tmpfs: the submission's disk quota.
-    sizes = [argv[i + 1] for i, a in enumerate(argv) if a == "--size"]
-    assert [argv[argv.index(s) + 2] for s in sizes] == ["/tmp", "/scratch"]
-    assert sum(int(s) for s in sizes) <= 1 << 30
+    at = [i for i, a in enumerate(argv) if a == "--size"]
+    assert [argv[i + 2 : i + 4] for i in at] == [["--tmpfs", "/tmp"], ["--tmpfs", "/scratch"]]
+    assert sum(int(argv[i + 1]) for i in at) <= 1 << 30
     assert not any(a.endswith(("/solutions", "/grading")) for a in argv), argv
