@@ -12,9 +12,10 @@ there. Three layers:
    (nh3); raw cells become escaped preformatted text; the student's outputs, attachments,
    widget state and cell and notebook metadata are dropped (a code cell's output is the
    text the grader recorded, a test cell's the verdict); the summary is built as escaped HTML.
-2. The page has no script at all (the course's own content has no math or widgets): the
-   template's MathJax, require.js, mermaid and widget scripts are left out, and a strict
-   Content-Security-Policy forbids scripts, frames, forms and plugins should any slip in.
+2. The page has no script at all (the course's own content has no math or widgets): it is a
+   small page of its own (nbconvert's lab template costs a second a page in CSS, bleach and
+   BeautifulSoup), and a strict Content-Security-Policy forbids scripts, frames, forms and
+   plugins should any slip in.
 3. The finished page is checked (no script, event handler, frame, form, object, `javascript:`
    or non-image `data:` URL); a page that fails is replaced by a plain, escaped one.
 """
@@ -22,14 +23,14 @@ there. Three layers:
 import copy
 import html
 import re
-from functools import cache
 from html.parser import HTMLParser
 
 import nbformat
 import nh3
-from jinja2 import DictLoader
-from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from autograder.feedback import HideHiddenTests
 from autograder.submissions import grade_id
@@ -117,51 +118,50 @@ def markdown_html(source: str, attachments: dict | None = None) -> str:
     try:
         rendered = MarkdownWithMath(renderer=renderer).render(source)
     except Exception:  # a missing attachment, a renderer bug: show the text, escaped
-        rendered = f"<pre>{html.escape(source)}</pre>"
+        rendered = f"<pre>{html.escape(source, quote=False)}</pre>"
     return clean(rendered)
 
 
-# The lab template, without its scripts, with a Content-Security-Policy, and with cells
-# whose HTML was made here emitted as they are (never rendered again).
-TEMPLATE = (
-    """{%- extends 'index.html.j2' -%}
-{%- block html_head_js -%}
-<meta http-equiv="Content-Security-Policy" content=\""""
-    + CSP
-    + """\">
-<meta name="referrer" content="no-referrer">
-{%- endblock html_head_js -%}
-{% block jupyter_widgets %}{% endblock jupyter_widgets %}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block markdowncell scoped %}
-<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell">
-<div class="jp-Cell-inputWrapper">
-<div class="jp-Collapser jp-InputCollapser jp-Cell-inputCollapser">
-</div>
-<div class="jp-InputArea jp-Cell-inputArea">
-<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" data-mime-type="text/markdown">
-{{ cell.source }}
-</div>
-</div>
-</div>
-</div>
-{%- endblock markdowncell %}
-{% block rawcell scoped %}{% endblock rawcell %}
-{% block unknowncell scoped %}{% endblock unknowncell %}
-{% block display_data scoped %}{% endblock display_data %}
-{% block execute_result scoped %}{% endblock execute_result %}
-"""
+# The page's own look: a little CSS and pygments' colours for the highlighted code.
+_CODE = HtmlFormatter(cssclass="highlight")
+CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+    "line-height:1.5;color:#1d1d1f}"
+    "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.2rem .5rem}"
+    "pre{padding:.5rem;overflow-x:auto;white-space:pre-wrap}"
+    ".cell{margin:1rem 0}.code pre{background:#f5f5f5;border-left:3px solid #bbb}"
+    ".out{background:#fff;border-left:3px solid #4a4}.err{background:#fdecea;border-left:3px solid #c33}"
+    + _CODE.get_style_defs(".highlight")
 )
 
 
-@cache
-def _exporter() -> HTMLExporter:
-    return HTMLExporter(
-        template_name="lab",
-        template_file="feedback.html.j2",
-        extra_loaders=[DictLoader({"feedback.html.j2": TEMPLATE})],
-        embed_images=False,
+def _code_html(source: str) -> str:
+    """Python source, highlighted (pygments escapes it) and cleaned like everything else."""
+    return clean(highlight(source, PythonLexer(), _CODE))
+
+
+def _cell_html(cell) -> str:
+    if cell.cell_type == "markdown":  # HTML made and cleaned by `markdown_html` / `clean`
+        return f'<div class="cell md">\n{cell.source}\n</div>'
+    parts = [f'<div class="cell code">{_code_html(cell.source)}']
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(f'<pre class="out">{html.escape(_text(output.text), quote=False)}</pre>')
+        elif output.output_type == "error":
+            parts.append(
+                f'<pre class="err">{html.escape(chr(10).join(output.traceback), quote=False)}</pre>'
+            )
+    return "\n".join(parts) + "</div>"
+
+
+def _page(title: str, cells: list) -> str:
+    body = "\n".join(_cell_html(cell) for cell in cells)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
+        "</body>\n</html>\n"
     )
 
 
@@ -206,7 +206,9 @@ def _page_cells(nb, tests: dict, result: dict) -> list:
             continue
         if kind != "code":  # raw cells and anything unknown: the text, escaped
             if source.strip():
-                cells.append(nbformat.v4.new_markdown_cell(f"<pre>{html.escape(source)}</pre>"))
+                cells.append(
+                    nbformat.v4.new_markdown_cell(f"<pre>{html.escape(source, quote=False)}</pre>")
+                )
             continue
         gid = grade_id(cell) if isinstance(cell.get("metadata"), dict) else None
         if gid in verdicts and gid in tests:
@@ -303,17 +305,11 @@ def _plain_page(student: str, assignment: str, result: dict, why: str) -> str:
 
 def render(student: str, assignment: str, nb, tests: dict, result: dict) -> str:
     """`nb` is the restored submission; `tests` maps grade_id to (source, points)."""
-    page_nb = nbformat.v4.new_notebook(
-        metadata={
-            "language_info": {"name": "python"},
-            "title": f"Feedback: {assignment} for {student}",
-        }
-    )
-    page_nb.cells = [
+    cells = [
         nbformat.v4.new_markdown_cell(clean(_summary(student, assignment, result))),
         *_page_cells(nb, tests, result),
     ]
-    body, _ = _exporter().from_notebook_node(page_nb)
+    body = _page(f"Feedback: {assignment} for {student}", cells)
     problems = audit(body)
     if problems:
         why = "it contained content that could run in a browser (" + ", ".join(problems[:5]) + ")"
