@@ -13,7 +13,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test test-lessons test-browser sandbox-tools lint notebooks release grade bench clean
+.PHONY: help venv lab test test-lessons test-browser sandbox-tools lint notebooks release grade grade-slurm bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,13 @@ grade: $(STAMP) sandbox-tools ## grade a class: make grade SUBMISSIONS=DIR [STUD
 		$(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") \
 		$(if $(FRESH),--fresh) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SHARD),--shard $(SHARD)) \
 		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET))
+
+grade-slurm: $(STAMP) sandbox-tools ## grade a class as a Slurm array, then merge: make grade-slurm SUBMISSIONS=DIR SHARDS=N [LOCAL_SLURM=1] [CPUS_PER_TASK=2] [WORKERS=N] [FRESH=1] [CELL_TIMEOUT=60] [BUDGET=240] [SBATCH_ARGS="--partition=p"]
+	$(PY) -m autograder.slurm submit $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)") --shards $(or $(SHARDS),4) \
+		$(if $(filter-out 0,$(LOCAL_SLURM)),--local) $(if $(CPUS_PER_TASK),--cpus-per-task $(CPUS_PER_TASK)) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(FRESH),--fresh) \
+		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET)) \
+		$(if $(SBATCH_ARGS),--sbatch-args '$(SBATCH_ARGS)')
 
 bench: $(STAMP) sandbox-tools ## grade a generated class with this engine and with plain nbgrader; print throughput
 	$(PY) -m autograder.bench $(if $(STUDENTS),--students $(STUDENTS))
