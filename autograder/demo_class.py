@@ -3,7 +3,7 @@
     python -m autograder.demo_class
 
 Three students show the whole range a new instructor will meet:
-- ada answered everything correctly (ex04 through the optional models.py route);
+- ada answered everything correctly (ex05_model through the optional models.py route);
 - ben answered the first half of each notebook's cells and left the rest;
 - cam opened three exercises, saved them unanswered, and submitted nothing else.
 """
@@ -14,12 +14,13 @@ import sys
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS
 from autograder.submissions import filled, reference_answers, write_submission
 
+MODEL = "ex05_model"  # the assignment with the optional models.py
 MODELS_ROUTE = "from models import ExerciseModel\n"
 
 
 def models_py() -> str:
     """ada's models.py: the reference ExerciseModel moved into its own module."""
-    lines = reference_answers("ex04_model")["exercise_model"].splitlines(keepends=True)
+    lines = reference_answers(MODEL)["exercise_model"].splitlines(keepends=True)
     while lines and lines[0].startswith("#"):  # the cell's instructions, not ada's code
         lines.pop(0)
     answer = "".join(lines)
@@ -32,7 +33,7 @@ def build() -> None:
     for assignment in ASSIGNMENTS:
         answers = reference_answers(assignment)
         files = None
-        if assignment == "ex04_model":
+        if assignment == MODEL:
             answers = {**answers, "exercise_model": MODELS_ROUTE}
             files = {"models.py": models_py()}
         write_submission(DEMO_SUBMISSIONS, "ada", assignment, filled(assignment, answers), files)

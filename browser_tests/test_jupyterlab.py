@@ -204,7 +204,7 @@ def test_exercise_answers_pass_and_fail_their_visible_tests(page, lab, screensho
             assert re.fullmatch(r"\[\d+\]:", shown[i]["prompt"]), f"cell {i} did not run"
             assert not stderr_text(shown[i]), f"cell {i} shows an error:\n{stderr_text(shown[i])}"
     passed = " ".join(o["text"] for o in shown[test]["outputs"])
-    assert f"{plan['test']} passed" in passed, f"{plan['test']} shows {passed!r}"
+    assert f"{plan['test']}: visible checks passed" in passed, f"{plan['test']} shows {passed!r}"
     count_before = shown[test]["prompt"]
 
     # A wrong answer: the same test now fails with its expected-vs-got message.

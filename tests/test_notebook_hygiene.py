@@ -3,9 +3,10 @@
 import nbformat
 import pytest
 
-from autograder.course import ASSIGNMENTS
-from tools.course_config import EXERCISES, LESSONS, colab_badge
+from autograder.course import ASSIGNMENTS, COURSE
+from tools.course_config import EXERCISES, LESSONS, SOLUTIONS, colab_badge
 from tools.notebook_hygiene import (
+    EXERCISE_SOURCES_LINK,
     LESSON_EXERCISES,
     SOURCES_LINK,
     all_notebooks,
@@ -29,16 +30,49 @@ def test_lessons_exist():
 
 def test_lesson_n_leads_to_exercise_n():
     stems = sorted(p.stem for p in LESSONS.glob("*.ipynb"))
-    assert stems == sorted(LESSON_EXERCISES), "every lesson needs an entry in LESSON_EXERCISES"
+    assert stems == [lesson for lesson, _ in COURSE], "COURSE lists every lesson, in order"
     for lesson, exercise in LESSON_EXERCISES.items():
         assert exercise.startswith(f"ex{lesson[:2]}_"), (lesson, exercise)
 
 
-def test_every_lesson_exercise_is_an_assignment():
-    # Holds once exercises/ and autograder.course use the course-v2 names (ex04_batchnorm_relu...).
-    assert sorted(LESSON_EXERCISES.values()) == sorted(ASSIGNMENTS)
-    for name in LESSON_EXERCISES.values():
+def test_every_lesson_exercise_is_an_assignment_in_course_order():
+    assert list(LESSON_EXERCISES.values()) == ASSIGNMENTS
+    for name in ASSIGNMENTS:
         assert (EXERCISES / name / f"{name}.ipynb").is_file(), f"exercises/{name} is missing"
+        assert (SOLUTIONS / name / f"{name}.ipynb").is_file(), f"solutions/{name} is missing"
+    assert sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir()) == sorted(ASSIGNMENTS)
+    released = [p.name for p in EXERCISES.iterdir() if p.is_dir() and p.name.startswith("ex")]
+    assert sorted(released) == sorted(ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("n_name", list(enumerate(ASSIGNMENTS, 1)), ids=lambda t: t[1])
+def test_exercise_headers_share_one_format(n_name):
+    n, name = n_name
+    header = nbformat.read(SOLUTIONS / name / f"{name}.ipynb", as_version=4).cells[1].source
+    assert header.startswith(f"# Exercise {n:02d} · "), header.splitlines()[0]
+    sections = [line for line in header.splitlines() if line.startswith("## ")]
+    rules = ["## Rules that are checked"] if "## Rules that are checked" in sections else []
+    assert sections == [
+        "## Task",
+        "## Names the notebook must define",
+        "## Tests and points",
+        "## Tolerances",
+        *rules,
+        "## How to check your work",
+    ], sections
+    assert "**Source:**" in header and EXERCISE_SOURCES_LINK in header
+    assert "| test cell | points | what it checks |" in header
+    assert "visible checks passed (hidden tests run when graded)" in header
+
+
+def test_exercise_header_must_link_to_the_sources(tmp_path):
+    location = EXERCISES / "ex01_conv1d" / "ex01_conv1d.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Exercise 01 · X")])
+    normalise(nb, location)
+    path = tmp_path / location.name
+    nbformat.write(nb, path)
+    found = "\n".join(problems(path, location=location))
+    assert f"cell 1 must link to the README's sources ({EXERCISE_SOURCES_LINK[1:]})" in found
 
 
 PROBE = LESSONS / "99_probe.ipynb"  # judged as a lesson, written under tmp_path
@@ -168,6 +202,22 @@ def test_check_catches_sources_named_by_number_or_file(tmp_path, text):
     found = [m for m in problems(path, location=LESSON_ONE) if "internal name" in m]
     # markdown, code source and stored output are each reported
     assert [m.split(":")[0] for m in found] == ["cell 2", "cell 3", "cell 3"], found
+
+
+@pytest.mark.parametrize("folder", [EXERCISES, SOLUTIONS], ids=["exercises", "solutions"])
+def test_exercises_are_checked_for_sources_named_by_number(tmp_path, folder):
+    location = folder / "ex01_conv1d" / "ex01_conv1d.ipynb"
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"# Exercise 01 · X\n\n[Sources{EXERCISE_SOURCES_LINK}"),
+            nbformat.v4.new_markdown_cell("Practise 演習1 of source document 004."),
+        ]
+    )
+    normalise(nb, location)
+    path = tmp_path / location.name
+    nbformat.write(nb, path)
+    found = [m for m in problems(path, location=location) if "internal name" in m]
+    assert [m.split(":")[0] for m in found] == ["cell 2"], found
 
 
 def test_citation_check_spares_titles_and_ordinary_numbers(tmp_path):

@@ -1,13 +1,20 @@
-"""The course's settings and paths, read from pyproject.toml's [tool.course] table."""
+"""The course's settings, read from pyproject.toml's [tool.course] table, and its paths."""
 
 import re
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-LESSONS = ROOT / "lessons"
-SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
+# The folders, the order of the course and the lesson -> exercise pairing live in one list,
+# autograder/course.py's COURSE; they are re-exported here for the tools.
+from autograder.course import (  # noqa: F401
+    ASSIGNMENTS,
+    COURSE,
+    EXERCISES,
+    LESSON_EXERCISES,
+    LESSONS,
+    ROOT,
+    SOLUTIONS,
+)
 
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_PREFIX = "[![Open In Colab]"

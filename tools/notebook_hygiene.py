@@ -8,9 +8,11 @@ notebooks are stored without outputs: nbgrader executes them itself.
 
 A lesson's last cell ends with a link to its exercise and that exercise's Colab badge
 (written by `normalise`, so by `make notebooks`), and its header links to the README's
-sources section. Student-facing text never names a source by its internal number or file
-name ("seed 004", "document 000", "003_c42573a8848ca86e.txt"): sources are cited by title
-and author in the README's "## Sources" section.
+sources section, as every exercise's header does. The lessons, their exercises and the
+pairing come from one list, `COURSE` in autograder/course.py. Student-facing text never
+names a source by its internal number or file name ("seed 004", "document 000",
+"003_c42573a8848ca86e.txt"): sources are cited by title and author in the README's
+"## Sources" section.
 """
 
 import re
@@ -22,6 +24,7 @@ import nbformat
 from tools.course_config import (
     BADGE_PREFIX,
     EXERCISES,
+    LESSON_EXERCISES,
     LESSONS,
     RAW_URL,
     ROOT,
@@ -40,16 +43,8 @@ FIX = "run `make notebooks` (lessons) or `make release` (exercises)"
 README = ROOT / "README.md"
 SOURCES_HEADING = "## Sources"
 SOURCES_LINK = "](../README.md#sources)"  # every lesson's header cell links there
+EXERCISE_SOURCES_LINK = "](../../README.md#sources)"  # and every exercise's, one folder deeper
 
-# Lesson N's exercise is exercise N (the folders are exercises/<name>/<name>.ipynb).
-LESSON_EXERCISES = {
-    "01_conv1d": "ex01_conv1d",
-    "02_conv2d": "ex02_conv2d",
-    "03_linear": "ex03_linear",
-    "04_batchnorm_relu": "ex04_batchnorm_relu",
-    "05_building_a_model": "ex05_model",
-    "06_conv_from_scratch": "ex06_conv_from_scratch",
-}
 EXERCISE_MARKER = "**Exercise:**"  # where the generated end of a lesson's last cell begins
 
 # Internal names of the source documents, which students must never see: "seed 004",
@@ -57,9 +52,8 @@ EXERCISE_MARKER = "**Exercise:**"  # where the generated end of a lesson's last 
 SOURCE_NUMBER = re.compile(
     r"\b(?:seeds?|documents?)\s+00\d\b|\b00\d_[0-9a-f]{16}\b", flags=re.IGNORECASE
 )
-# Where student-facing text is checked for them. The README is always checked; add
-# EXERCISES and SOLUTIONS here once their headers cite sources by title.
-CITATION_CHECKED = [LESSONS]
+# Where student-facing text is checked for them (the README is always checked).
+CITATION_CHECKED = [LESSONS, EXERCISES, SOLUTIONS]
 
 
 def all_notebooks() -> list[Path]:
@@ -152,6 +146,11 @@ def source_number_problems(text: str, where: str = "") -> list[str]:
     ]
 
 
+def is_exercise(path: Path) -> bool:
+    parents = Path(path).resolve().parents
+    return EXERCISES in parents or SOLUTIONS in parents
+
+
 def is_citation_checked(path: Path) -> bool:
     return any(folder in Path(path).resolve().parents for folder in CITATION_CHECKED)
 
@@ -202,7 +201,7 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
     if is_lesson(location):
         exercise = exercise_of(location)
         if exercise is None:
-            out.append(f"no exercise for lesson {location.stem} in LESSON_EXERCISES")
+            out.append(f"no exercise for lesson {location.stem} in COURSE (autograder/course.py)")
         elif nb.cells[-1].cell_type != "markdown" or not nb.cells[-1].source.endswith(
             exercise_block(location)
         ):
@@ -231,6 +230,9 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
                 # Warnings quote machine paths and differ between versions: fix their cause.
                 out.append(f"cell {i}: stores stderr output (a warning?); fix what causes it")
     else:
+        header = nb.cells[1].source if len(nb.cells) > 1 else ""
+        if is_exercise(location) and EXERCISE_SOURCES_LINK not in header:
+            out.append(f"cell 1 must link to the README's sources ({EXERCISE_SOURCES_LINK[1:]})")
         for i, cell in enumerate(code):
             if cell.outputs or cell.execution_count is not None:
                 out.append(f"code cell {i}: stored outputs; nbgrader notebooks are kept clean")

@@ -6,13 +6,14 @@ its rows from grades.csv and cells.csv.
 
 import csv
 import shutil
+import sys
 
 import nbformat
 import pytest
 
 from autograder.course import ASSIGNMENTS, SOLUTIONS, notebook
 from autograder.grade_class import grade_class
-from autograder.submissions import filled, reference_answers, write_submission
+from autograder.submissions import filled, grade_id, reference_answers, write_submission
 from autograder.tests.feedback_text import hidden_lines, leaked_lines, visible_text
 from autograder.tests.variants import load as variants
 
@@ -63,7 +64,7 @@ def graded(tmp_path_factory):
                 write_submission(
                     subs, student_id(kind, assignment, name), assignment, nb, variant.files
                 )
-    for assignment in ("ex01_conv1d", "ex04_model"):
+    for assignment in ("ex01_conv1d", "ex05_model"):
         nb = colab_saved(filled(assignment, reference_answers(assignment)))
         write_submission(subs, "colab", assignment, nb)
     # Faults that must cost only their own submission.
@@ -140,6 +141,50 @@ def test_wrong_answer_loses_exactly_its_points(graded, assignment, name, variant
     )
 
 
+VISIBLE_CASES = [(a, n, v) for a, n, v in WRONG_CASES if v.visible]
+
+
+def visible_failures(assignment, answers, files, folder):
+    """The test cells whose visible checks fail when the released notebook, with `answers`
+    typed in, runs top to bottom in one plain Python namespace, as in the student's kernel."""
+    nb = filled(assignment, answers)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    scope, failed = {"__name__": "__main__"}, set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            exec(compile(cell.source, grade_id(cell) or "cell", "exec"), scope)
+        except AssertionError:
+            failed.add(grade_id(cell))
+    return failed
+
+
+@pytest.mark.parametrize("assignment", sorted({a for a, _, _ in VISIBLE_CASES}))
+def test_reference_answers_pass_the_visible_checks(tmp_path, monkeypatch, assignment):
+    monkeypatch.chdir(tmp_path)
+    assert visible_failures(assignment, reference_answers(assignment), {}, tmp_path) == set()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "name", "variant"), VISIBLE_CASES, ids=[f"{a}-{n}" for a, n, _ in VISIBLE_CASES]
+)
+def test_visible_checks_catch_what_the_student_can_fix(
+    tmp_path, monkeypatch, assignment, name, variant
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "models", raising=False)
+    answers = {**reference_answers(assignment), **variant.cells}
+    failed = visible_failures(assignment, answers, variant.files, tmp_path)
+    sys.modules.pop("models", None)
+    assert failed == set(variant.loses), (
+        f"the released notebook's visible checks should fail {sorted(variant.loses)}, "
+        f"failed {sorted(failed)}"
+    )
+
+
 @pytest.mark.parametrize(
     ("assignment", "name", "variant"), RIGHT_CASES, ids=[f"{a}-{n}" for a, n, _ in RIGHT_CASES]
 )
@@ -150,7 +195,7 @@ def test_alternative_right_answer_keeps_full_marks(graded, assignment, name, var
     assert float(row["score"]) == float(row["max_score"]), f"correct answer loses points: {lost}"
 
 
-@pytest.mark.parametrize("assignment", ["ex01_conv1d", "ex04_model"])
+@pytest.mark.parametrize("assignment", ["ex01_conv1d", "ex05_model"])
 def test_notebook_saved_by_colab_is_graded_like_any_other(graded, assignment):
     row = graded["grades"][("colab", assignment)]
     lost = {

@@ -1,4 +1,4 @@
-"""Wrong and alternative answers for ex05_conv_from_scratch (see the package docstring)."""
+"""Wrong and alternative answers for ex06_conv_from_scratch (see the package docstring)."""
 
 from autograder.tests.variants import right, wrong
 

@@ -1,4 +1,4 @@
-"""Wrong and alternative answers for ex04_model (see the package docstring)."""
+"""Wrong and alternative answers for ex05_model (see the package docstring)."""
 
 from autograder.tests.variants import right, wrong
 
@@ -25,6 +25,25 @@ LAYERS = (
     "        self.fc = nn.Linear(256 * 16 * 16, 64)"
 )
 
+_MODELS_PY = """\
+import torch
+from torch import nn
+
+
+class ExerciseModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels=3, out_channels=256, kernel_size=5, stride=8)
+        self.bn = nn.BatchNorm2d(num_features=256)
+        self.act = nn.ReLU(inplace=True)
+        self.out = nn.Linear(in_features=256 * 16 * 16, out_features=64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.bn(self.conv(x)))
+        return self.out(x.reshape(x.shape[0], -1))
+"""
+
+
 WRONG = {
     # The slides' view example, copied with its fixed batch size: only batches of 32 work.
     "hard_coded_batch_size": wrong(
@@ -36,6 +55,7 @@ WRONG = {
             )
         },
         {"test_any_batch_size"},
+        visible=True,
     ),
     # No BatchNorm2d at all.
     "missing_batchnorm": wrong(
@@ -49,6 +69,7 @@ WRONG = {
             )
         },
         {"test_layer_types", "test_layer_order"},
+        visible=True,
     ),
     # Conv -> ReLU -> BatchNorm -> Linear: every layer present, wrong order.
     "relu_before_batchnorm": wrong(
@@ -60,6 +81,7 @@ WRONG = {
             )
         },
         {"test_layer_order"},
+        visible=True,
     ),
     # ReLU created in __init__ but never applied.
     "relu_never_applied": wrong(
@@ -70,6 +92,7 @@ WRONG = {
             )
         },
         {"test_layer_order"},
+        visible=True,
     ),
     # Kernel 3 instead of 5: the shapes still work out (floor(125 / 8) + 1 = 16).
     "kernel_size_3": wrong(
@@ -84,6 +107,42 @@ WRONG = {
             )
         },
         {"test_layer_types"},
+        visible=True,
+    ),
+    # Kernel 3 with padding 1: floor((128 + 2 - 3) / 8) + 1 = 16, so the shapes still work out.
+    "kernel_size_3_padding_1": wrong(
+        {
+            CELL: _model(
+                "        self.conv = nn.Conv2d(3, 256, kernel_size=3, stride=8, padding=1)\n"
+                "        self.bn = nn.BatchNorm2d(256)\n"
+                "        self.fc = nn.Linear(256 * 16 * 16, 64)",
+                "        x = torch.relu(self.bn(self.conv(x)))\n"
+                "        return self.fc(torch.flatten(x, 1))",
+            )
+        },
+        {"test_layer_types"},
+        visible=True,
+    ),
+    # Conv -> ReLU -> BatchNorm with a functional ReLU: no ReLU module for the hooks to see.
+    "functional_relu_before_batchnorm": wrong(
+        {
+            CELL: "import torch.nn.functional as F\n\n\n"
+            + _model(
+                "        self.conv = nn.Conv2d(3, 256, kernel_size=5, stride=8)\n"
+                "        self.bn = nn.BatchNorm2d(256)\n"
+                "        self.fc = nn.Linear(256 * 16 * 16, 64)",
+                "        x = self.bn(F.relu(self.conv(x)))\n        return self.fc(x.flatten(1))",
+            )
+        },
+        {"test_layer_order"},
+        visible=True,
+    ),
+    # The optional models.py route with kernel 3: the file is checked like the answer cell.
+    "models_py_kernel_size_3": wrong(
+        {CELL: "from models import ExerciseModel\n"},
+        {"test_layer_types"},
+        files={"models.py": _MODELS_PY.replace("kernel_size=5", "kernel_size=3")},
+        visible=True,
     ),
     # Stride 4 with a Linear resized to match (31 x 31 positions): right output shape, wrong conv.
     "stride_4": wrong(
@@ -98,6 +157,7 @@ WRONG = {
             )
         },
         {"test_layer_types"},
+        visible=True,
     ),
     # Old Variable-era habit: `.data` cuts the graph, so conv and BatchNorm never get gradients.
     "data_cuts_the_graph": wrong(
@@ -155,23 +215,6 @@ class ExerciseModel(nn.Module):
         return self.linear(torch.flatten(x, start_dim=1))
 """
 
-_MODELS_PY = """\
-import torch
-from torch import nn
-
-
-class ExerciseModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels=3, out_channels=256, kernel_size=5, stride=8)
-        self.bn = nn.BatchNorm2d(num_features=256)
-        self.act = nn.ReLU(inplace=True)
-        self.out = nn.Linear(in_features=256 * 16 * 16, out_features=64)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(self.bn(self.conv(x)))
-        return self.out(x.reshape(x.shape[0], -1))
-"""
 
 RIGHT = {
     # nn.Sequential, tuple kernel size and stride, padding=2, nn.Flatten.

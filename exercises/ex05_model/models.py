@@ -1,4 +1,4 @@
-"""Optional home for `ExerciseModel` (exercise ex04_model).
+"""Optional home for `ExerciseModel` (exercise ex05_model).
 
 The exercise can be answered in two ways, graded the same:
 

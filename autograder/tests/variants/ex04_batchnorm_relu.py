@@ -1,4 +1,4 @@
-"""Wrong and alternative answers for ex06_batchnorm_relu (see the package docstring)."""
+"""Wrong and alternative answers for ex04_batchnorm_relu (see the package docstring)."""
 
 from autograder.tests.variants import right, wrong
 
