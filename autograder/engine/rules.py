@@ -8,9 +8,9 @@ the rule. The checks are static, so they see every spelling of a forbidden thing
 itself contains; what they cannot follow (strings turned into names at run time: `getattr`,
 `eval`, `vars`, `__dict__`, imports of other modules...) they forbid too, and say so.
 
-- `numpy_only(source)`: no torch reachable (ex05).
+- `numpy_only(source)`: no torch reachable (ex06).
 - `avoids(source, words)`: no PyTorch callable whose name contains one of `words`, in any
-  spelling (ex06).
+  spelling (ex04).
 - `function_avoids(source, function, words)`: the same for what one function reaches (ex01).
 - `not_from(source, targets, ...)`: the named values are not computed from forbidden values or
   calls (ex01's by-hand numbers, ex03's reshaped output).

@@ -4,7 +4,7 @@ import pytest
 
 from autograder.engine import rules
 
-# ex05: NumPy only.
+# ex06: NumPy only.
 NUMPY_OK = """
 import math
 
@@ -69,7 +69,7 @@ def test_numpy_only_finds_every_route_to_torch(source):
     assert rules.numpy_only(source), source
 
 
-# ex06: no built-in ReLU or normalisation.
+# ex04: no built-in ReLU or normalisation.
 WORDS = (
     "relu",
     "threshold",
