@@ -55,7 +55,8 @@ def ensure_packages() -> str | None:
     if missing and can_apt():
         print(f"installing Debian's {' '.join(missing)} for a local Slurm cluster", flush=True)
         for package in missing:
-            apt_install(package)
+            if package in missing_packages():  # not pulled in by one installed before it
+                apt_install(package)
         missing = missing_packages()
     if not missing:
         return None
