@@ -21,7 +21,7 @@ from autograder.course import ROOT
 from autograder.grade_class import grade_class
 from autograder.slurm import DONE, RUN_FILE, missing_shards, shard_dir, work_dir
 from autograder.submissions import filled, reference_answers, write_submission
-from tools.local_slurm import Cluster, ensure_packages
+from tools.local_slurm import Cluster, ensure_packages, missing_packages
 from tools.system_packages import in_ci
 
 ASSIGNMENTS = ["ex01_conv1d", "ex03_linear"]
@@ -31,8 +31,11 @@ SHARDS = 4
 def _unavailable() -> str | None:
     """Why a local cluster cannot be started here, or None."""
     if os.geteuid() != 0:
-        return "starting a local Slurm cluster needs root (slurmd starts jobs as their user)"
-    return ensure_packages()
+        missing = missing_packages()
+        return "starting a local Slurm cluster needs root (slurmd starts jobs as their user)" + (
+            f", and Debian's {' '.join(missing)} are not installed" if missing else ""
+        )
+    return ensure_packages()  # as root: installs what is missing
 
 
 @pytest.fixture(scope="module")
