@@ -7,9 +7,14 @@ browser tests are skipped with that reason; under CI=true a missing browser is a
 so that CI never passes without having run them.
 
 Set CHROMIUM_PATH to use another Chromium or Chrome binary.
+
+The Japanese lessons need a font with Japanese glyphs (Debian's `fonts-noto-cjk`); it is
+installed the same way when `fc-list :lang=ja` finds none, and the test that renders a Japanese
+lesson is skipped (an error under CI=true) while there is none.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +22,7 @@ from pathlib import Path
 from tools.system_packages import apt_install, can_apt, in_ci
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+JAPANESE_FONT_PACKAGE = "fonts-noto-cjk"
 
 # Headless, no GPU, and nothing that phones home: without the background-networking flags
 # Chromium tries to reach Google's hosts, which a CI machine refuses.
@@ -46,6 +52,32 @@ def missing_message() -> str:
     )
 
 
+def japanese_fonts() -> list[str]:
+    """The installed fonts that cover Japanese (`fc-list :lang=ja`), [] without fontconfig."""
+    if shutil.which("fc-list") is None:
+        return []
+    try:
+        done = subprocess.run(
+            ["fc-list", ":lang=ja", "family"], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return sorted({line.strip() for line in done.stdout.splitlines() if line.strip()})
+
+
+def ensure_japanese_font() -> None:
+    if japanese_fonts():
+        return
+    if can_apt():
+        print(f"No Japanese font; installing Debian's {JAPANESE_FONT_PACKAGE} for the ja lessons")
+        apt_install(JAPANESE_FONT_PACKAGE)
+    if not japanese_fonts():
+        print(
+            f"warning: no Japanese font (`sudo apt-get install {JAPANESE_FONT_PACKAGE}`): the "
+            "browser test of a Japanese lesson will be skipped"
+        )
+
+
 def version(path: Path) -> str:
     try:
         done = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60)
@@ -66,6 +98,7 @@ def main() -> int:
             print(f"({why}: not installing Chromium automatically)")
     if found is not None:
         print(f"browser tests: using {found}: {version(found)}")
+        ensure_japanese_font()
         return 0
     if in_ci():
         print(f"error: CI=true and the browser tests cannot run. {missing_message()}")

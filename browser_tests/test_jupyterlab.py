@@ -284,3 +284,53 @@ def test_formgrader_lists_the_assignments(page, lab, screenshots):
     ui.shot(page, screenshots, "nbgrader-4-formgrader")
     missing = [a for a in ASSIGNMENTS if a not in listed]
     assert not missing, f"the Formgrader lists {listed}, not {missing}; see {lab.log_path}"
+
+
+JA_LESSON = REPO / "lessons" / "ja" / "01_conv1d.ipynb"
+
+# Draws `text` in the font the element is rendered with and returns the pixels, so that a
+# character can be compared with one no font has (U+10FFFD): a missing glyph is drawn as the
+# same empty box ("tofu") whatever the character.
+_GLYPH_PIXELS_JS = """([el, text]) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 64; canvas.height = 64;
+    const ctx = canvas.getContext('2d');
+    ctx.font = '48px ' + getComputedStyle(el).fontFamily;
+    ctx.fillText(text, 4, 52);
+    return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(',');
+}"""
+
+
+def test_japanese_lesson_renders_japanese_text(page, lab, screenshots):
+    """A lesson of the Japanese edition opens with its Japanese prose rendered in a real font."""
+    from browser_tests.ensure_chromium import JAPANESE_FONT_PACKAGE, in_ci, japanese_fonts
+
+    if not JA_LESSON.is_file():
+        pytest.skip(f"{rel(JA_LESSON)} does not exist (yet)")
+    nb = nbformat.read(JA_LESSON, as_version=4)
+    title = nb.cells[1].source.splitlines()[0].lstrip("# ").strip()
+    ui.open_notebook(page, lab.url(f"/lab/workspaces/bt-ja/tree/{rel(JA_LESSON)}"), len(nb.cells))
+    heading = ui.cell(page, 1).locator(".jp-RenderedMarkdown h1")
+    heading.wait_for()
+    assert heading.inner_text().strip() == title, "the header cell is not rendered as markdown"
+    body = ui.cell(page, 1).locator(".jp-RenderedMarkdown").inner_text()
+    for words in ("この回で学ぶこと", "出典"):
+        assert words in body, f"{words!r} is not shown in the rendered header:\n{body}"
+    ui.shot(page, screenshots, "lesson-ja-01_conv1d")
+
+    if not japanese_fonts():
+        reason = f"no Japanese font installed (`apt-get install {JAPANESE_FONT_PACKAGE}`)"
+        if in_ci():
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(f"glyph check skipped: {reason}")
+    element = heading.element_handle()
+    missing = page.evaluate(_GLYPH_PIXELS_JS, [element, "\U0010fffd"])
+    for (
+        char
+    ) in "畳込":  # both drawn with real glyphs: unlike the missing one, and unlike each other
+        assert page.evaluate(_GLYPH_PIXELS_JS, [element, char]) != missing, (
+            f"{char!r} renders as a missing glyph in {heading.evaluate('e => getComputedStyle(e).fontFamily')}"
+        )
+    assert page.evaluate(_GLYPH_PIXELS_JS, [element, "畳"]) != page.evaluate(
+        _GLYPH_PIXELS_JS, [element, "込"]
+    ), "two different kanji render as the same glyph"
