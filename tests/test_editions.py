@@ -20,6 +20,7 @@ from tools.editions import (
     code_differences,
     lesson_edition,
     lesson_sources,
+    set_course_language,
     split,
     text_hash,
     translation_problems,
@@ -191,6 +192,9 @@ def test_code_differences_allow_only_the_course_language_line_in_exercises():
 
     en = edition("en")
     assert COURSE_LANGUAGE_LINE.search(en.cells[0].source)
+    made = split(en, "ja")
+    assert set_course_language(made, "ja") == 1
+    assert made.cells[0].source == setup.format("ja")
     assert code_differences(en, edition("ja"), allow_language_line=True) == []
     assert code_differences(en, edition("ja")) == [
         "code cell 0: source differs between the editions"
@@ -201,6 +205,15 @@ def test_code_differences_allow_only_the_course_language_line_in_exercises():
     assert code_differences(
         en, edition("ja", pts={**points, "points": 3}), allow_language_line=True
     ) == ["code cell 1: metadata differs between the editions"]
+    # A locked setup cell's nbgrader checksum follows its source; a test cell's may not differ.
+    en.cells[0].metadata["nbgrader"] = {"locked": True, "checksum": "aaa"}
+    ja = edition("ja")
+    ja.cells[0].metadata["nbgrader"] = {"locked": True, "checksum": "bbb"}
+    assert code_differences(en, ja, allow_language_line=True) == []
+    en.cells[1].metadata["nbgrader"]["checksum"] = "ccc"
+    assert code_differences(en, ja, allow_language_line=True) == [
+        "code cell 1: metadata differs between the editions"
+    ]
 
 
 def test_make_notebooks_arguments_find_the_lesson_sources():

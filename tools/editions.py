@@ -117,6 +117,19 @@ def split(nb, language: str):
     return edition
 
 
+def set_course_language(nb, language: str) -> int:
+    """Write `COURSE_LANGUAGE = "<language>"` into the code cells that set it (an exercise's
+    setup cell); returns how many lines were rewritten. Lessons have none."""
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source, n = COURSE_LANGUAGE_LINE.subn(
+                f'COURSE_LANGUAGE = "{language}"', cell.source
+            )
+            count += n
+    return count
+
+
 def strip_generated(nb) -> None:
     """Remove the generated exercise line from a source's markdown (the editions get their own)."""
     for cell in nb.cells:
@@ -188,15 +201,18 @@ def _code(nb) -> list:
 def _comparable(cell, allow_language_line: bool) -> dict:
     data = {k: cell.get(k) for k in ("source", "metadata", "outputs", "execution_count")}
     data = copy.deepcopy(data)
-    if allow_language_line:
+    if allow_language_line and COURSE_LANGUAGE_LINE.search(data["source"]):
         data["source"] = COURSE_LANGUAGE_LINE.sub('COURSE_LANGUAGE = "…"', data["source"])
+        # nbgrader's checksum of a locked cell covers its source, so it follows the line.
+        data["metadata"].get("nbgrader", {}).pop("checksum", None)
     return data
 
 
 def code_differences(en, ja, allow_language_line: bool = False) -> list[str]:
     """How two editions' code cells differ (source, metadata with nbgrader ids and points,
     outputs, counts): [] when they are the same. With `allow_language_line` (exercises), the
-    one line `COURSE_LANGUAGE = "en"` / `"ja"` may differ, and nothing else."""
+    one line `COURSE_LANGUAGE = "en"` / `"ja"` may differ (with the nbgrader checksum of the
+    cell that holds it), and nothing else."""
     a, b = _code(en), _code(ja)
     if len(a) != len(b):
         return [f"{len(a)} code cells in English, {len(b)} in Japanese"]
