@@ -15,6 +15,7 @@ names a source by its internal number or file name ("seed 004", "document 000",
 "## Sources" section.
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -31,6 +32,13 @@ from tools.course_config import (
     SOLUTIONS,
     colab_badge,
     raw_base,
+)
+from tools.editions import (
+    EXERCISE_MARKERS,
+    edition_folder,
+    exercise_line,
+    is_lesson_source,
+    language_of,
 )
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -62,6 +70,7 @@ def all_notebooks() -> list[Path]:
         for folder in (LESSONS, SOLUTIONS, EXERCISES)
         for p in folder.rglob("*.ipynb")
         if ".ipynb_checkpoints" not in p.parts
+        and not is_lesson_source(p)  # bilingual sources: tests/test_editions.py checks them
     )
 
 
@@ -72,7 +81,8 @@ def is_lesson(path: Path) -> bool:
 def exercise_of(lesson: Path) -> Path | None:
     """The exercise notebook that `lesson` leads to, or None for a lesson not in the table."""
     name = LESSON_EXERCISES.get(Path(lesson).stem)
-    return EXERCISES / name / f"{name}.ipynb" if name else None
+    folder = edition_folder(EXERCISES, language_of(lesson))  # the lesson's language
+    return folder / name / f"{name}.ipynb" if name else None
 
 
 def exercise_block(lesson: Path) -> str:
@@ -82,11 +92,13 @@ def exercise_block(lesson: Path) -> str:
     hence the badge, whose address comes from pyproject.toml like every other badge.
     """
     exercise = exercise_of(lesson)
-    rel = exercise.relative_to(ROOT).as_posix()
-    return (
-        f"{EXERCISE_MARKER} [{exercise.stem}](../{rel}) (opens in JupyterLab), "
-        f"or on Colab: {colab_badge(exercise)}"
-    )
+    link = Path(os.path.relpath(exercise, Path(lesson).resolve().parent)).as_posix()
+    return exercise_line(language_of(lesson), exercise.stem, link, colab_badge(exercise))
+
+
+def sources_link(lesson: Path) -> str:
+    """What a lesson's header links to: the README's sources, relative to the lesson."""
+    return f"]({Path(os.path.relpath(README, Path(lesson).resolve().parent)).as_posix()}#sources)"
 
 
 def _with_exercise_block(nb, lesson: Path) -> None:
@@ -95,7 +107,7 @@ def _with_exercise_block(nb, lesson: Path) -> None:
     if last is None or last.cell_type != "markdown":
         nb.cells.append(nbformat.v4.new_markdown_cell(block))
         return
-    head, marker, _ = last.source.rpartition(EXERCISE_MARKER)
+    head, marker, _ = last.source.rpartition(EXERCISE_MARKERS[language_of(lesson)])
     kept = head if marker else last.source
     last.source = f"{kept.rstrip()}\n\n{block}" if kept.strip() else block
 
@@ -210,8 +222,8 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
                 "badge; run `make notebooks`"
             )
         header = nb.cells[1].source if len(nb.cells) > 1 else ""
-        if SOURCES_LINK not in header:
-            out.append(f"cell 1 must link to the README's sources ({SOURCES_LINK[1:]})")
+        if sources_link(location) not in header:
+            out.append(f"cell 1 must link to the README's sources ({sources_link(location)[1:]})")
         counts = [c.execution_count for c in code]
         if counts != list(range(1, len(code) + 1)):
             out.append(
