@@ -28,6 +28,7 @@ from tools.course_config import colab_url
 from tools.notebook_hygiene import exercise_of
 
 LESSONS = sorted((REPO / "lessons").glob("*.ipynb"))
+JA_LESSONS = sorted((REPO / "lessons" / "ja").glob("*.ipynb"))  # the Japanese edition
 
 # The exercise to type into (the first of these that exercises/ has): the solution cell that
 # gets a wrong answer, that wrong answer, its visible test, and the message that test must show.
@@ -139,15 +140,22 @@ def test_lesson_runs_in_jupyterlab(page, lab, screenshots, lesson):
     assert not problems, f"{lesson.name} in JupyterLab:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+@pytest.mark.parametrize(
+    "lesson",
+    LESSONS + JA_LESSONS,
+    ids=[p.stem for p in LESSONS] + [f"ja-{p.stem}" for p in JA_LESSONS],
+)
 def test_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
-    """The link at the end of lesson NN opens exercise NN in JupyterLab, beside its Colab badge."""
+    """The link at the end of lesson NN opens exercise NN in JupyterLab, beside its Colab badge
+    (a Japanese lesson opens the Japanese edition of the exercise, exercises/ja/...)."""
     exercise = exercise_of(lesson)  # in the repository; the server's copy has the same layout
     if not exercise.is_file():
         pytest.skip(f"{rel(exercise)} does not exist (yet): nothing to open")
     nb = nbformat.read(lesson, as_version=4)
     ui.open_notebook(
-        page, lab.url(f"/lab/workspaces/bt-link-{lesson.stem}/tree/{rel(lesson)}"), len(nb.cells)
+        page,
+        lab.url(f"/lab/workspaces/bt-link-{lesson.parent.name}-{lesson.stem}/tree/{rel(lesson)}"),
+        len(nb.cells),
     )
     last = ui.cell(page, len(nb.cells) - 1)
     last.scroll_into_view_if_needed()
@@ -157,7 +165,8 @@ def test_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=exercise.name)
     tab.wait_for(timeout=ui.PAGE_TIMEOUT_MS)
     ui.panel(page).locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=ui.PAGE_TIMEOUT_MS)
-    ui.shot(page, screenshots, f"lesson-{lesson.stem}-opens-{exercise.stem}")
+    edition = "ja-" if lesson.parent.name == "ja" else ""
+    ui.shot(page, screenshots, f"lesson-{edition}{lesson.stem}-opens-{exercise.stem}")
 
 
 def pick_exercise() -> tuple[str, dict]:
