@@ -33,6 +33,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from autograder.feedback import HideHiddenTests
+from autograder.messages import detect_language
+from autograder.messages import text as message
 from autograder.submissions import grade_id
 
 MESSAGE_LIMIT = 300
@@ -154,10 +156,10 @@ def _cell_html(cell) -> str:
     return "\n".join(parts) + "</div>"
 
 
-def _page(title: str, cells: list) -> str:
+def _page(title: str, cells: list, language: str = "en") -> str:
     body = "\n".join(_cell_html(cell) for cell in cells)
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{_esc(language)}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="referrer" content="no-referrer">\n'
         f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
@@ -169,7 +171,10 @@ def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _summary(student: str, assignment: str, result: dict) -> str:
+def _summary(student: str, assignment: str, result: dict, language: str = "en") -> str:
+    def say(key, **fields):
+        return _esc(message(language, f"engine.{key}", **fields))
+
     got = sum(c["score"] for c in result["cells"])
     most = sum(c["max_score"] for c in result["cells"])
     rows = "\n".join(
@@ -180,11 +185,12 @@ def _summary(student: str, assignment: str, result: dict) -> str:
     )
     notes = "".join(f"<li>{_esc(n)}</li>" for n in result.get("notes", []))
     return (
-        f"<h1>Feedback: {_esc(assignment)} for {_esc(student)}</h1>\n"
-        f"<p><strong>Score: {got:g} / {most:g}</strong></p>\n"
-        "<table>\n<thead><tr><th>test</th><th>points</th><th>result</th></tr></thead>\n"
+        f"<h1>{say('feedback_title', assignment=assignment, student=student)}</h1>\n"
+        f"<p><strong>{say('score', got=f'{got:g}', most=f'{most:g}')}</strong></p>\n"
+        f"<table>\n<thead><tr><th>{say('col_test')}</th><th>{say('col_points')}</th>"
+        f"<th>{say('col_result')}</th></tr></thead>\n"
         f"<tbody>\n{rows}\n</tbody>\n</table>\n"
-        + (f"<p><strong>Notes</strong></p>\n<ul>{notes}</ul>\n" if notes else "")
+        + (f"<p><strong>{say('notes')}</strong></p>\n<ul>{notes}</ul>\n" if notes else "")
     )
 
 
@@ -192,7 +198,7 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value or "")
 
 
-def _page_cells(nb, tests: dict, result: dict) -> list:
+def _page_cells(nb, tests: dict, result: dict, language: str = "en") -> list:
     """The cells of the page, built afresh: nothing of the student's but text goes in."""
     verdicts = {c["cell"]: c for c in result["cells"]}
     hide = HideHiddenTests()
@@ -218,17 +224,24 @@ def _page_cells(nb, tests: dict, result: dict) -> list:
             test, _ = hide.preprocess_cell(test, {}, index)
             page_cell = nbformat.v4.new_code_cell(_text(test.source))
             if verdict["score"] >= verdict["max_score"]:
-                text = f"passed: {verdict['score']:g} / {verdict['max_score']:g} points\n"
+                text = message(
+                    language,
+                    "engine.passed_points",
+                    score=f"{verdict['score']:g}",
+                    most=f"{verdict['max_score']:g}",
+                )
+                text += "\n"
                 page_cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
             else:
-                message = str(verdict["message"])
-                ename, _, evalue = message.partition(": ")
+                text = str(verdict["message"])
+                points = message(language, "engine.failed_points", most=f"{verdict['max_score']:g}")
+                ename, _, evalue = text.partition(": ")
                 page_cell.outputs = [
                     nbformat.v4.new_output(
                         "error",
                         ename=ename,
                         evalue=evalue,
-                        traceback=[f"{message}  (0 / {verdict['max_score']:g} points)"],
+                        traceback=[f"{text}  {points}"],
                     )
                 ]
         else:
@@ -293,25 +306,31 @@ def audit(page: str) -> list[str]:
     return parser.problems
 
 
-def _plain_page(student: str, assignment: str, result: dict, why: str) -> str:
+def _plain_page(student: str, assignment: str, result: dict, why: str, language: str) -> str:
+    title = message(language, "engine.feedback_title", assignment=assignment, student=student)
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{_esc(language)}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        f"<title>Feedback: {_esc(assignment)} for {_esc(student)}</title>\n</head>\n<body>\n"
-        f"{_summary(student, assignment, result)}"
-        f"<p>The notebook itself is not shown: {_esc(why)}.</p>\n</body>\n</html>\n"
+        f"<title>{_esc(title)}</title>\n</head>\n<body>\n"
+        f"{_summary(student, assignment, result, language)}"
+        f"<p>{_esc(message(language, 'engine.not_shown', why=why))}</p>\n</body>\n</html>\n"
     )
 
 
-def render(student: str, assignment: str, nb, tests: dict, result: dict) -> str:
-    """`nb` is the restored submission; `tests` maps grade_id to (source, points)."""
+def render(
+    student: str, assignment: str, nb, tests: dict, result: dict, language: str | None = None
+) -> str:
+    """`nb` is the restored submission; `tests` maps grade_id to (source, points). The page's
+    own words are in `language`, by default the submission's (autograder.messages)."""
+    language = language or detect_language(nb)
     cells = [
-        nbformat.v4.new_markdown_cell(clean(_summary(student, assignment, result))),
-        *_page_cells(nb, tests, result),
+        nbformat.v4.new_markdown_cell(clean(_summary(student, assignment, result, language))),
+        *_page_cells(nb, tests, result, language),
     ]
-    body = _page(f"Feedback: {assignment} for {student}", cells)
+    title = message(language, "engine.feedback_title", assignment=assignment, student=student)
+    body = _page(title, cells, language)
     problems = audit(body)
     if problems:
-        why = "it contained content that could run in a browser (" + ", ".join(problems[:5]) + ")"
-        return _plain_page(student, assignment, result, why)
+        why = message(language, "engine.unsafe_content", problems=", ".join(problems[:5]))
+        return _plain_page(student, assignment, result, why, language)
     return body

@@ -27,6 +27,8 @@ from autograder.engine.client import AnswerFailed, ZygoteClient
 from autograder.engine.config import Config
 from autograder.engine.faults import SandboxFault, StudentFault
 from autograder.engine.result import Result
+from autograder.messages import bound, detect_language
+from autograder.messages import text as message
 from autograder.restore import restore
 from autograder.submissions import grade_id
 
@@ -146,8 +148,16 @@ class Clock:
 class TestRun:
     """Runs the test cells of one submission against its child (which may be replaced)."""
 
-    def __init__(self, spec_: Spec, child_ref, clock: Clock, code: dict[str, str] | None = None):
+    def __init__(
+        self,
+        spec_: Spec,
+        child_ref,
+        clock: Clock,
+        code: dict[str, str] | None = None,
+        language: str = "en",
+    ):
         self.spec = spec_
+        self.language = language
         self.child_ref = child_ref  # a callable returning the current Child (new after a crash)
         self.clock = clock
         self.setup_ns = {"__name__": "__grader__"}
@@ -161,7 +171,8 @@ class TestRun:
         # Grader-side tools for test cells that check a task's rules (see docs/AUTHORING.md).
         from autograder.engine import rules
 
-        self.setup_ns.update(student_code=student_code, rules=rules)
+        # Messages in the submission's language, hidden tests' included (autograder/messages).
+        self.setup_ns.update(student_code=student_code, rules=rules, msg=bound(language))
 
     def run(self, test_id: str) -> tuple[bool, str]:
         source, _ = self.spec.tests[test_id]
@@ -204,9 +215,8 @@ class TestRun:
             raise
         except AnswerFailed as err:
             if hidden[0]:
-                return False, (
-                    f"a hidden test called your code and it raised {_exception_name(err.ename)}; "
-                    "run your function on other inputs (shapes, dtypes, devices) to find out why"
+                return False, message(
+                    self.language, "engine.hidden_raised", ename=_exception_name(err.ename)
                 )
             return False, str(err)
         except BaseException as err:  # a failed assert, or anything else the test raised
@@ -243,6 +253,8 @@ def grade_submission(
 ) -> Result:
     """Grade one submission notebook (restored here); SandboxFault if the sandbox fails."""
     spec_ = spec(assignment)
+    language = detect_language(nb)  # from the notebook as submitted, before any repair
+    say = bound(language)
     notes = [*(notes or []), *restore(nb, spec_.released)]
     steps = plan(nb, spec_)
     started = time.perf_counter()
@@ -251,7 +263,9 @@ def grade_submission(
     done_ok: list[tuple[str, str]] = []
     outputs: dict[str, str] = {}
     verdicts: dict[str, tuple[bool, str]] = {}
-    tests = TestRun(spec_, lambda: state["child"], clock, submitted_code(nb, spec_, files))
+    tests = TestRun(
+        spec_, lambda: state["child"], clock, submitted_code(nb, spec_, files), language
+    )
     missing: list[str] = []
 
     def new_child() -> None:
@@ -284,10 +298,10 @@ def grade_submission(
                     try:
                         reply = state["child"].exec(source, label, clock.timeout())
                     except StudentFault as err:
-                        outputs[label] = f"The kernel died while running this cell: {err.reason}."
-                        notes.append(f"cell {label}: {err.reason}; later cells ran without it")
+                        outputs[label] = say("engine.kernel_died_in_cell", reason=err.reason)
+                        notes.append(say("engine.cell_crashed", label=label, reason=err.reason))
                         if not restart():
-                            stop = "not graded: your code crashed the kernel too many times"
+                            stop = say("engine.too_many_crashes")
                         continue
                     text = reply["output"]
                     if not reply["ok"]:
@@ -299,35 +313,34 @@ def grade_submission(
                     try:
                         verdicts[label] = tests.run(label)
                     except StudentFault as err:
-                        verdicts[label] = (
-                            False,
-                            f"your code crashed the kernel during this test: {err.reason}",
-                        )
+                        verdicts[label] = (False, say("engine.crashed_in_test", reason=err.reason))
                         if not restart():
-                            stop = "not graded: your code crashed the kernel too many times"
+                            stop = say("engine.too_many_crashes")
             except BudgetSpent:
-                stop = (
-                    f"not graded: the submission used up its time budget of {config.budget_s:g} s"
-                )
+                stop = say("engine.budget_not_graded", budget=f"{config.budget_s:g}")
                 notes.append(
-                    f"the time budget of {config.budget_s:g} s was used up at {kind} cell "
-                    f"{label}; the rest of the notebook was not run"
+                    say(
+                        "engine.budget_used_at",
+                        budget=f"{config.budget_s:g}",
+                        kind=say(f"engine.kind_{kind}"),
+                        label=label,
+                    )
                 )
     except BudgetSpent:
-        stop = f"not graded: the submission used up its time budget of {config.budget_s:g} s"
-        notes.append(f"the time budget of {config.budget_s:g} s was used up before any cell ran")
+        stop = say("engine.budget_not_graded", budget=f"{config.budget_s:g}")
+        notes.append(say("engine.budget_used_before", budget=f"{config.budget_s:g}"))
     finally:
         if state["child"] is not None:
             state["child"].end()
     cells = []
     for test_id, (_, points) in spec_.tests.items():
-        ok, message = verdicts.get(test_id, (False, stop or "test cell missing"))
+        ok, verdict = verdicts.get(test_id, (False, stop or say("engine.test_missing")))
         cells.append(
             {
                 "cell": test_id,
                 "score": points if ok else 0.0,
                 "max_score": points,
-                "message": message,
+                "message": verdict,
             }
         )
     return Result(

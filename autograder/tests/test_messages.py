@@ -1,0 +1,80 @@
+"""The message catalogs (autograder/messages): same keys and fields in every language, every key
+a test names exists, the grader detects a submission's language, the student's kernel and the
+grader say the same thing."""
+
+import string
+
+import nbformat
+import pytest
+
+from autograder.course import ASSIGNMENTS, SOLUTIONS, notebook
+from autograder.messages import (
+    LANGUAGES,
+    bound,
+    catalog,
+    detect_language,
+    keys_used,
+    setup_language,
+    visible_keys,
+)
+from autograder.release import edition_path
+from autograder.submissions import grade_id
+from tools.course_config import EXERCISES
+from tools.editions import JAPANESE
+
+
+def fields(template):
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_catalogs_have_the_same_keys_and_fields():
+    en, ja = catalog("en"), catalog("ja")
+    assert sorted(en) == sorted(ja)
+    for key in en:
+        assert fields(en[key]) == fields(ja[key]), key
+        assert JAPANESE.search(ja[key]) or not any(c.isalpha() for c in ja[key]), key
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_key_a_test_names_is_in_the_catalogs(assignment):
+    nb = nbformat.read(notebook(SOLUTIONS, assignment), as_version=4)
+    used = {k for c in nb.cells if c.cell_type == "code" for k in keys_used(c.source)}
+    for language in LANGUAGES:
+        assert used <= set(catalog(language)), sorted(used - set(catalog(language)))
+
+
+def run_setup(nb):
+    setup = next(c.source for c in nb.cells if grade_id(c) == "setup")
+    scope = {}
+    exec(setup, scope)
+    return scope
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_released_notebook_says_what_the_grader_says(language):
+    nb = nbformat.read(edition_path(EXERCISES, "ex03_linear", language), 4)
+    scope = run_setup(nb)
+    assert scope["COURSE_LANGUAGE"] == language
+    for key in visible_keys(nb):
+        assert scope["msg"](key, got=(1, 2), type="T", problem="p") == bound(language)(
+            key, got=(1, 2), type="T", problem="p"
+        )
+    # A key the notebook does not carry (a hidden test's, under plain nbgrader) still fails clearly.
+    assert scope["msg"]("ex03.x_dtype", got="float64").startswith("ex03.x_dtype")
+
+
+def test_the_language_comes_from_the_setup_line_else_the_markdown():
+    for language in LANGUAGES:
+        nb = nbformat.read(edition_path(EXERCISES, "ex03_linear", language), 4)
+        assert detect_language(nb) == language
+        for cell in nb.cells:  # without the setup line: from the prose
+            if cell.cell_type == "code":
+                cell.source = cell.source.replace("COURSE_LANGUAGE =", "LANGUAGE =")
+        assert detect_language(nb) == language
+    assert detect_language(nbformat.v4.new_notebook()) == "en"
+    assert detect_language({"cells": "nonsense"}) == "en"
+    code = nbformat.v4.new_code_cell
+    assert setup_language('COURSE_LANGUAGE = "ja"\n') == "ja"
+    assert setup_language('COURSE_LANGUAGE = "fr"\n') is None
+    assert setup_language("COURSE_LANGUAGE = (") is None
+    assert detect_language(nbformat.v4.new_notebook(cells=[code('COURSE_LANGUAGE = "ja"')])) == "ja"
