@@ -13,7 +13,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test test-lessons test-browser sandbox-tools lint notebooks release grade grade-slurm bench clean
+.PHONY: help venv lab test test-lessons test-browser sandbox-tools lint notebooks release release-exchange collect grade release-feedback grade-service grade-slurm bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,8 +58,8 @@ notebooks: $(STAMP) ## re-execute the lessons in place to refresh their stored o
 release: $(STAMP) ## regenerate exercises/ from solutions/ with nbgrader
 	$(PY) -m autograder.release
 
-grade: $(STAMP) sandbox-tools ## grade a class: make grade SUBMISSIONS=DIR [STUDENT=id] [ASSIGNMENT=a] [FRESH=1] [WORKERS=N] [SHARD=i/n] [CELL_TIMEOUT=60] [BUDGET=240] (default: the demo class)
-	$(PY) -m autograder.grade_class $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)") \
+grade: $(STAMP) sandbox-tools ## grade a class: make grade SUBMISSIONS=DIR|EXPORT.zip [STUDENT=id] [ASSIGNMENT=a] [FRESH=1] [WORKERS=N] [SHARD=i/n] [CELL_TIMEOUT=60] [BUDGET=240] (default: the demo class)
+	$(PY) -m autograder.grading $(if $(SUBMISSIONS),--submissions "$(SUBMISSIONS)") \
 		$(if $(STUDENT),--student "$(STUDENT)") $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") \
 		$(if $(FRESH),--fresh) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SHARD),--shard $(SHARD)) \
 		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET))
@@ -70,6 +70,19 @@ grade-slurm: $(STAMP) sandbox-tools ## grade a class as a Slurm array, then merg
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(FRESH),--fresh) \
 		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET)) \
 		$(if $(SBATCH_ARGS),--sbatch-args '$(SBATCH_ARGS)')
+
+release-exchange: $(STAMP) ## release the exercises to students through nbgrader's exchange: [ASSIGNMENT=a]
+	$(PY) -m autograder.exchange release $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
+
+collect: $(STAMP) ## collect the latest submissions from the exchange into grading/submitted/: [ASSIGNMENT=a]
+	$(PY) -m autograder.exchange collect $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)")
+
+release-feedback: $(STAMP) ## send the feedback pages of make grade back through the exchange: [ASSIGNMENT=a] [STUDENT=id]
+	$(PY) -m autograder.exchange release_feedback $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(STUDENT),--student "$(STUDENT)")
+
+grade-service: $(STAMP) sandbox-tools ## grade each submission as it arrives in the exchange and release its feedback (foreground): [WORKERS=N]
+	$(PY) -m autograder.service $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET))
 
 bench: $(STAMP) sandbox-tools ## grade a generated class with this engine and with plain nbgrader; print throughput
 	$(PY) -m autograder.bench $(if $(STUDENTS),--students $(STUDENTS))
