@@ -70,7 +70,26 @@ def grade_one(sub: Submission) -> dict:
 
 
 def write_feedback(out: Path, result: dict, nb) -> None:
+    """The feedback page, and beside it what `nbgrader release_feedback` reads.
+
+    timestamp.txt and submission_secret.txt come from the submission that `nbgrader collect`
+    wrote under out/submitted/<student>/<assignment>/ (the student's side of the exchange: read
+    without following links, kept only when they are what nbgrader's submit writes); they
+    are removed when that submission has none (graded from elsewhere).
+    """
+    from autograder.exchange import read_small, valid_secret, valid_timestamp
+
     student, assignment = result["student"], result["assignment"]
     page = out / "feedback" / student / assignment / f"{assignment}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(render(student, assignment, nb, spec(assignment).tests, result))
+    submitted = out / "submitted" / student / assignment
+    for name, valid in (
+        ("timestamp.txt", valid_timestamp),
+        ("submission_secret.txt", valid_secret),
+    ):
+        text = read_small(submitted, name) if submitted.is_dir() else None
+        if text is not None and valid(text):
+            (page.parent / name).write_text(text)
+        else:
+            (page.parent / name).unlink(missing_ok=True)
