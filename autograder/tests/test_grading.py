@@ -11,8 +11,9 @@ import sys
 import nbformat
 import pytest
 
-from autograder.course import ASSIGNMENTS, SOLUTIONS, notebook
+from autograder.course import ASSIGNMENTS, EXERCISES, SOLUTIONS, notebook
 from autograder.grade_class import grade_class
+from autograder.release import edition_path
 from autograder.submissions import filled, grade_id, reference_answers, write_submission
 from autograder.tests.feedback_text import hidden_lines, leaked_lines, visible_text
 from autograder.tests.variants import load as variants
@@ -44,6 +45,24 @@ def colab_saved(nb):
     return nb
 
 
+# A student of the Japanese edition: ex03 with out1 scaled (a hidden check fails) and out3 of
+# the wrong shape (a visible one fails). Messages and the page's words must be Japanese.
+JAPANESE_STUDENT = "ja-student"
+JAPANESE_ANSWERS = {
+    "fc1": "fc1 = nn.Linear(1024, 256)\nout1 = fc1(x) * 2\n",
+    "out3": "out3 = out1.reshape(32, 256, 1)\n",
+}
+
+
+def japanese_submission(assignment, answers):
+    """The Japanese edition of `assignment` with `answers` (grade_id -> source) typed in."""
+    nb = nbformat.read(edition_path(EXERCISES, assignment, "ja"), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
 def student_id(kind, assignment, name):
     return f"{kind}--{assignment}--{name}"
 
@@ -67,6 +86,10 @@ def graded(tmp_path_factory):
     for assignment in ("ex01_conv1d", "ex05_model"):
         nb = colab_saved(filled(assignment, reference_answers(assignment)))
         write_submission(subs, "colab", assignment, nb)
+    nb = japanese_submission(
+        "ex03_linear", {**reference_answers("ex03_linear"), **JAPANESE_ANSWERS}
+    )
+    write_submission(subs, JAPANESE_STUDENT, "ex03_linear", nb)
     # Faults that must cost only their own submission.
     (subs / "broken" / "ex02_conv2d").mkdir(parents=True)
     (subs / "broken" / "ex02_conv2d" / "ex02_conv2d.ipynb").write_text("")
@@ -233,3 +256,23 @@ def test_feedback_names_failures_but_hides_hidden_tests(graded, assignment):
     for cell, row in cells_of(graded, student, assignment).items():
         if float(row["score"]) < float(row["max_score"]):
             assert row["message"].split(":")[0] in text, f"feedback does not show why {cell} failed"
+
+
+def test_japanese_edition_gets_japanese_messages_and_feedback(graded):
+    rows = cells_of(graded, JAPANESE_STUDENT, "ex03_linear")
+    lost = {c for c, r in rows.items() if float(r["score"]) < float(r["max_score"])}
+    assert lost == {"test_fc1", "test_out3"}, {c: rows[c]["message"] for c in rows}
+    visible = rows["test_out3"]["message"]
+    hidden = rows["test_fc1"]["message"]
+    assert visible.startswith("AssertionError: out3 の形状は (32, 16, 16) のはずですが、"), visible
+    assert hidden.startswith("AssertionError: out1 は fc1(x) に等しいはずです"), hidden
+    page = graded["out"] / "feedback" / JAPANESE_STUDENT / "ex03_linear" / "ex03_linear.html"
+    text = visible_text(page)
+    for words in ("フィードバック", "得点: 3 / 7", "テスト", "点数", "結果", "合格: 1 / 1 点"):
+        assert words in text, words
+    assert "out3 の形状は (32, 16, 16) のはずですが、(32, 256, 1) です" in text
+    assert "Score:" not in text and "passed:" not in text
+    english = (
+        graded["out"] / "feedback" / "solution" / "ex03_linear" / "ex03_linear.html"
+    ).read_text()
+    assert "Score: 7 / 7" in english
