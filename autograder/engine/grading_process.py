@@ -28,14 +28,19 @@ def sandbox_status(config: Config) -> str | None:
 
 
 def init_worker(counter, out: str, config: Config) -> None:
+    """The initializer of each process of the class driver's pool."""
     with counter.get_lock():
         index = counter.value
         counter.value += 1
     how = launch(config)
-    _state.update(config=config, out=Path(out), launch=how)
-    _state["client"] = ZygoteClient(index, how, config)
+    use(ZygoteClient(index, how, config), Path(out), config)
     atexit.register(how.cleanup)
     atexit.register(_state["client"].close)  # runs first: the zygote stops, then its files go
+
+
+def use(client: ZygoteClient, out: Path, config: Config) -> None:
+    """Grade with `client`'s zygote into `out` (the pool's processes, or the driver itself)."""
+    _state.update(client=client, out=Path(out), config=config)
 
 
 def grade_one(sub: Submission) -> dict:
