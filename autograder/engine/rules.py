@@ -35,6 +35,15 @@ ESCAPE_ATTRIBUTES = frozenset(
     " cr_await ag_frame ag_code tb_frame tb_next load loads read_array ctypeslib f2py extbuild"
     " build_and_import_extension".split()
 )
+# Dunder names that only name or initialise things; every other dunder stays forbidden (a chain
+# such as `x.__class__.__subclasses__` still stops at its second link).
+HARMLESS_DUNDERS = frozenset("__name__ __qualname__ __doc__ __init__ __class__ __main__".split())
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name not in HARMLESS_DUNDERS
+
+
 # Torch namespaces that call kernels by name or compile code: they would hide any spelling.
 TORCH_ESCAPES = frozenset(
     "ops library jit fx compile compiler export overrides hub package cpp_extension classes ao"
@@ -101,7 +110,9 @@ def _closed_world(tree, *, imports, names=(), words=(), escapes=frozenset()) -> 
     found = []
 
     def attribute(name, node, base=None):
-        if name.startswith("__"):
+        if name in HARMLESS_DUNDERS:
+            pass
+        elif name.startswith("__"):
             found.append(
                 (_line(node), f"`{name}` (dunder and name-mangled attributes are not allowed)")
             )
@@ -151,7 +162,7 @@ def _closed_world(tree, *, imports, names=(), words=(), escapes=frozenset()) -> 
             for name in node.kwd_attrs:
                 attribute(name, node)
         elif isinstance(node, ast.Name):
-            if node.id.startswith("__"):
+            if _dunder(node.id):
                 found.append((_line(node), f"`{node.id}` (dunder names are not allowed)"))
             elif node.id in DYNAMIC_BUILTINS:
                 found.append((_line(node), f"`{node.id}` (dynamic access is not allowed)"))
@@ -475,10 +486,10 @@ def not_from(
     targets = set(targets)
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and (node.id in _WRITERS or node.id.startswith("__")):
+        if isinstance(node, ast.Name) and (node.id in _WRITERS or _dunder(node.id)):
             found.append((_line(node), f"`{node.id}` hides where values come from"))
         elif isinstance(node, ast.Attribute) and (
-            node.attr in _WRITER_ATTRIBUTES or node.attr.startswith("__")
+            node.attr in _WRITER_ATTRIBUTES or _dunder(node.attr)
         ):
             found.append((_line(node), f"`{node.attr}` hides where values come from"))
     flow = _Flow(

@@ -261,3 +261,24 @@ def test_messages_quote_the_offending_line():
     (problem,) = rules.numpy_only("import numpy as np\nimport torch\n")
     assert "`import torch`" in problem
     assert rules.first(["a", "b", "c", "d"], 2) == "a; b; and 2 more"
+
+
+def test_harmless_dunders_keep_a_correct_answer_its_points():
+    """Naming or initialising things is not a way around a rule; reaching namespaces is."""
+    from autograder.engine import rules
+
+    ordinary = (
+        "import numpy as np\n"
+        "class Convolution:\n"
+        "    def __init__(self, W):\n"
+        "        super().__init__()\n"
+        "        self.W = W\n"
+        "try:\n"
+        "    np.zeros(1)\n"
+        "except Exception as err:\n"
+        "    print(type(err).__name__, Convolution.__qualname__)\n"
+    )
+    assert rules.numpy_only(ordinary) == []
+    assert rules.not_from(ordinary + "out3 = 1\n", ["out3"], words=["fc"]) == []
+    for sneaky in ("x = np.__dict__", "x = err.__class__.__subclasses__()", "x = __builtins__"):
+        assert rules.numpy_only(ordinary + sneaky + "\n"), sneaky
