@@ -7,6 +7,7 @@ and both editions have the same grade ids, so that collecting and grading need n
 """
 
 import copy
+import re
 
 import nbformat
 import pytest
@@ -107,3 +108,14 @@ def test_the_checks_fail_on_a_stale_translation_a_missing_twin_and_a_code_differ
     relabelled = copy.deepcopy(en)
     assert set_course_language(relabelled, "ja") == 1
     assert code_differences(en, relabelled) != []
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_relative_links_of_each_edition_resolve(language):
+    for assignment in ASSIGNMENTS:
+        path = edition_path(EXERCISES, assignment, language)
+        for cell in nbformat.read(path, 4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for link in re.findall(r"\]\((\.\./[^)#]+)", cell.source):
+                assert (path.parent / link).resolve().exists(), f"{path}: {link} does not exist"
