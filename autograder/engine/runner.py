@@ -42,6 +42,9 @@ class Spec:
     locked: dict[str, str]  # grade_id -> released source of locked code cells (setup)
     setup: str
     released: object = field(repr=False)
+    # Each edition's released notebook, by language (the English one is `released`): a
+    # submission is lined up (restored) against its own edition's cells.
+    editions: dict = field(default_factory=dict, repr=False)
 
 
 @cache
@@ -60,7 +63,11 @@ def spec(assignment: str) -> Spec:
         and c.metadata.get("nbgrader", {}).get("locked")
         and grade_id(c) not in tests
     }
-    return Spec(assignment, tests, locked, locked.get("setup", ""), released)
+    editions = {"en": released}
+    ja = notebook(EXERCISES / "ja", assignment)
+    if ja.is_file():
+        editions["ja"] = nbformat.read(ja, as_version=4)
+    return Spec(assignment, tests, locked, locked.get("setup", ""), released, editions)
 
 
 def _function_source(cell_source: str, fn) -> str:
@@ -255,7 +262,8 @@ def grade_submission(
     spec_ = spec(assignment)
     language = detect_language(nb)  # from the notebook as submitted, before any repair
     say = bound(language)
-    notes = [*(notes or []), *restore(nb, spec_.released)]
+    edition = spec_.editions.get(language, spec_.released)
+    notes = [*(notes or []), *restore(nb, edition)]
     steps = plan(nb, spec_)
     started = time.perf_counter()
     clock = Clock(config)

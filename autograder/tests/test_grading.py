@@ -90,6 +90,8 @@ def graded(tmp_path_factory):
         "ex03_linear", {**reference_answers("ex03_linear"), **JAPANESE_ANSWERS}
     )
     write_submission(subs, JAPANESE_STUDENT, "ex03_linear", nb)
+    nb = colab_saved(japanese_submission("ex03_linear", reference_answers("ex03_linear")))
+    write_submission(subs, "colab-ja", "ex03_linear", nb)
     # Faults that must cost only their own submission.
     (subs / "broken" / "ex02_conv2d").mkdir(parents=True)
     (subs / "broken" / "ex02_conv2d" / "ex02_conv2d.ipynb").write_text("")
@@ -276,3 +278,13 @@ def test_japanese_edition_gets_japanese_messages_and_feedback(graded):
         graded["out"] / "feedback" / "solution" / "ex03_linear" / "ex03_linear.html"
     ).read_text()
     assert "Score: 7 / 7" in english
+
+
+def test_japanese_notebook_saved_by_colab_is_lined_up_with_the_japanese_edition(graded):
+    row = graded["grades"][("colab-ja", "ex03_linear")]
+    assert float(row["score"]) == float(row["max_score"]) == 7
+    page = graded["out"] / "feedback" / "colab-ja" / "ex03_linear" / "ex03_linear.html"
+    text = visible_text(page)
+    assert "演習 03" in text and "得点: 7 / 7" in text
+    # Restored against the Japanese edition: no English cell is put back into it.
+    assert "Exercise 03" not in text and "was missing" not in text, text[:2000]

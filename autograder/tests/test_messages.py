@@ -79,3 +79,33 @@ def test_the_language_comes_from_the_setup_line_else_the_markdown():
     assert setup_language('COURSE_LANGUAGE = "fr"\n') is None
     assert setup_language("COURSE_LANGUAGE = (") is None
     assert detect_language(nbformat.v4.new_notebook(cells=[code('COURSE_LANGUAGE = "ja"')])) == "ja"
+
+
+def test_the_feedback_page_speaks_the_submissions_language():
+    from autograder.engine.feedback_html import render
+    from autograder.engine.runner import spec
+
+    tests = spec("ex03_linear").tests
+    result = {
+        "cells": [
+            {
+                "cell": cid,
+                "score": 0.0 if cid == "test_x" else points,
+                "max_score": points,
+                "message": "AssertionError: " + bound("ja")("ex03.x_shape", got=(32, 1000)),
+            }
+            for cid, (_, points) in tests.items()
+        ],
+        "outputs": {},
+        "notes": [bound("ja")("engine.budget_used_before", budget="240")],
+    }
+    for language, words in (
+        ("ja", ["フィードバック", "得点: 6 / 7", "注記", "合格: 2 / 2 点", "（0 / 1 点）"]),
+        ("en", ["Feedback", "Score: 6 / 7", "Notes", "passed: 2 / 2 points", "(0 / 1 points)"]),
+    ):
+        nb = nbformat.read(edition_path(EXERCISES, "ex03_linear", language), 4)
+        page = render("s1", "ex03_linear", nb, tests, result)
+        assert f'<html lang="{language}">' in page
+        for word in words:
+            assert word in page, (language, word)
+    assert "AssertionError: x の形状は (32, 1024) のはずですが、(32, 1000) です" in page
