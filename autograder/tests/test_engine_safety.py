@@ -14,6 +14,7 @@ This module runs as root in `make test` and again as an ordinary user
 
 import json
 import os
+import re
 import secrets
 import socket
 import threading
@@ -23,6 +24,7 @@ import pytest
 
 from autograder.course import ROOT, SOLUTIONS, notebook
 from autograder.engine.config import Config
+from autograder.engine.feedback_html import audit
 from autograder.engine.sandbox import launch
 from autograder.grade_class import grade_class
 from autograder.submissions import filled, grade_id, reference_answers, write_submission
@@ -473,7 +475,8 @@ def test_time_budget_per_submission(graded):
 
 def test_spy_sees_no_grader_side_test_code(graded):
     result = graded["results"]["spies_on_tests"]
-    assert lost(result) == set(), result["cells"]
+    # Rebinding builtins breaks ex03's rule on out3 (it hides where values come from): fair.
+    assert lost(result) <= {"test_out3"}, result["cells"]
     assert "SPY" in _outputs(result)
     page = graded["out"] / "feedback" / "spies_on_tests" / A / f"{A}.html"
     assert not leaked_lines(page, A)
@@ -492,7 +495,9 @@ def test_no_ptrace_signal_or_memory_of_the_zygote(graded):
 def test_feedback_pages_are_inert(graded):
     page = (graded["out"] / "feedback" / "live_html" / A / f"{A}.html").read_text()
     lowered = page.lower()
-    for bad in ("<script", "onerror=", "onload=", "javascript:", "<iframe", "<svg"):
+    assert audit(page) == [], audit(page)
+    assert not re.search(r"<[^>]*\son\w+\s*=", lowered), "an event handler in a tag"
+    for bad in ("<script", "href=\"javascript", "<iframe", "<svg"):
         assert bad not in lowered, bad
     assert "<table" in lowered and "My notes" in page, "ordinary formatting is kept"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, "printed text shows as text"
