@@ -109,3 +109,18 @@ def test_the_feedback_page_speaks_the_submissions_language():
         for word in words:
             assert word in page, (language, word)
     assert "AssertionError: x の形状は (32, 1024) のはずですが、(32, 1000) です" in page
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_notebooks_carry_the_visible_messages_only(assignment):
+    solution = nbformat.read(notebook(SOLUTIONS, assignment), as_version=4)
+    every = {k for c in solution.cells if c.cell_type == "code" for k in keys_used(c.source)}
+    for language in LANGUAGES:
+        nb = nbformat.read(edition_path(EXERCISES, assignment, language), 4)
+        carried = run_setup(nb)["MESSAGES"]
+        assert set(carried) == set(LANGUAGES)
+        for messages in carried.values():
+            assert sorted(messages) == sorted(visible_keys(nb)), assignment
+        hidden = every - set(visible_keys(nb))
+        text = nbformat.writes(nb)
+        assert not [k for k in hidden if f'"{k}"' in text], sorted(hidden)
