@@ -13,7 +13,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test test-lessons test-browser sandbox-tools lint notebooks release release-exchange collect grade release-feedback grade-service grade-slurm bench clean
+.PHONY: help venv lab test check test-lessons test-browser sandbox-tools lint notebooks release release-exchange collect grade release-feedback grade-service grade-slurm bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,11 @@ test: $(STAMP) lint sandbox-tools ## run every check: lint, hygiene, nbval on th
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		lessons tests autograder/tests
 	$(MAKE) test-browser
+
+check: $(STAMP) lint sandbox-tools ## everyday checks: lint, hygiene, nbval, unit tests and one graded class (no slow tests)
+	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" \
+		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		lessons tests autograder/tests
 
 test-lessons: $(STAMP) ## only nbval on the lessons' stored outputs
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg lessons

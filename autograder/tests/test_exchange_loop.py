@@ -22,6 +22,8 @@ import pytest
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS
 from autograder.tests import test_unprivileged as staging
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: not in make check
+
 STAGE = Path("/var/tmp/course-exchange-loop")
 STUDENTS = ["course-student1", "course-student2"]
 COURSE = "pytorch-conv-course"

@@ -22,6 +22,8 @@ import yaml
 from autograder.course import ROOT
 from autograder.submissions import filled, reference_answers, write_submission
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: not in make check
+
 SECTION = "### Grading past one machine"
 MOUNT = "/data"
 

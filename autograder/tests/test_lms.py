@@ -10,6 +10,8 @@ import pytest
 from autograder import grading, lms
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: not in make check
+
 A = ASSIGNMENTS[0]  # the smallest exercise
 RIGHT = (DEMO_SUBMISSIONS / "ada" / A / f"{A}.ipynb").read_bytes()
 HALF = (DEMO_SUBMISSIONS / "ben" / A / f"{A}.ipynb").read_bytes()

@@ -14,6 +14,8 @@ import pytest
 
 from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS, ROOT
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: not in make check
+
 A = ASSIGNMENTS[0]
 COURSE = "pytorch-conv-course"
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")

@@ -24,6 +24,8 @@ from autograder.submissions import filled, reference_answers, write_submission
 from tools.local_slurm import Cluster, ensure_packages, missing_packages
 from tools.system_packages import in_ci
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: not in make check
+
 ASSIGNMENTS = ["ex01_conv1d", "ex03_linear"]
 SHARDS = 4
 

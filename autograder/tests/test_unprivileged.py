@@ -17,6 +17,8 @@ import pytest
 
 from autograder.course import ROOT
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: not in make check
+
 USER = "course-grader"
 STAGE = Path("/var/tmp/course-unprivileged")
 SYSTEM_PYTHON = "/usr/bin/python3"
