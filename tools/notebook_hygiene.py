@@ -35,6 +35,7 @@ from tools.course_config import (
 )
 from tools.editions import (
     EXERCISE_MARKERS,
+    SOURCE_METADATA,
     edition_folder,
     exercise_line,
     is_lesson_source,
@@ -203,8 +204,12 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
         for url in RAW_URL.findall(cell.source):
             if url != raw_base():
                 out.append(f"fetches from {url}, not the configured repository {raw_base()}; {FIX}")
+    # A solution notebook is also its exercise's bilingual source (tools.editions).
+    allowed = CELL_METADATA | (
+        SOURCE_METADATA if SOLUTIONS in location.resolve().parents else set()
+    )
     for i, cell in enumerate(nb.cells):
-        extra = set(cell.metadata) - CELL_METADATA
+        extra = set(cell.metadata) - allowed
         if extra:
             out.append(f"cell {i}: stray metadata {sorted(extra)}")
     if is_citation_checked(location):
@@ -243,8 +248,8 @@ def problems(path: Path, location: Path | None = None) -> list[str]:
                 out.append(f"cell {i}: stores stderr output (a warning?); fix what causes it")
     else:
         header = nb.cells[1].source if len(nb.cells) > 1 else ""
-        if is_exercise(location) and EXERCISE_SOURCES_LINK not in header:
-            out.append(f"cell 1 must link to the README's sources ({EXERCISE_SOURCES_LINK[1:]})")
+        if is_exercise(location) and sources_link(location) not in header:
+            out.append(f"cell 1 must link to the README's sources ({sources_link(location)[1:]})")
         for i, cell in enumerate(code):
             if cell.outputs or cell.execution_count is not None:
                 out.append(f"code cell {i}: stored outputs; nbgrader notebooks are kept clean")
