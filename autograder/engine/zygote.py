@@ -236,13 +236,19 @@ def child_main(rfd: int, wfd: int, job: dict, transformer, missing: list[str]) -
 
 
 def wipe_contents(folder: str) -> None:
-    for entry in os.listdir(folder):
-        path = os.path.join(folder, entry)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
+    """Empty `folder`, but never descend into a mount point: the sandbox's read-only binds (a
+    .venv under /tmp, say) stay, with the folders that lead to them."""
+    with os.scandir(folder) as entries:
+        for entry in list(entries):
+            path = entry.path
             try:
-                os.unlink(path)
+                if entry.is_dir(follow_symlinks=False):
+                    if os.path.ismount(path):
+                        continue
+                    wipe_contents(path)
+                    os.rmdir(path)  # fails, and stays, while a mount point is below it
+                else:
+                    os.unlink(path)
             except OSError:
                 pass
 

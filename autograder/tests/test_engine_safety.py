@@ -353,6 +353,20 @@ LIVE_OUTPUT = (
 )
 
 
+def sandbox_tmp() -> list[str]:
+    """What the sandbox itself puts in /tmp: the folders leading to its binds (a CI checkout's
+    .venv under /tmp). Everything else must be gone before the next submission starts."""
+    how = launch()
+    how.cleanup()
+    argv, targets = how.argv, set()
+    for i, arg in enumerate(argv):
+        if arg in ("--ro-bind", "--bind", "--dev-bind"):
+            targets.add(argv[i + 2])
+        elif arg == "--dir":
+            targets.add(argv[i + 1])
+    return sorted({t.split("/")[2] for t in targets if t.startswith("/tmp/")})
+
+
 def put_links(subs, ref):
     """Links and special files where a submission should be (LMS zips and tars create links)."""
     solution = notebook(SOLUTIONS, A)
@@ -448,7 +462,7 @@ def test_every_victim_keeps_full_marks_and_a_clean_space(graded):
     assert len(victims) >= len(ATTACKS) + 5
     for name, result in victims.items():
         assert lost(result) == set(), (name, result["cells"], result["notes"])
-        assert "TMP [] HERE []" in _outputs(result), (name, result["outputs"])
+        assert f"TMP {sandbox_tmp()} HERE []" in _outputs(result), (name, result["outputs"])
 
 
 @pytest.mark.parametrize("name", ["forged_frames", "malformed_reply", "header_not_an_object"])
