@@ -5,7 +5,7 @@ and builds the object with `from_args`; nothing reads the environment.
 """
 
 import argparse
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,3 @@ class Config:
         return cls(
             cell_timeout_s=args.cell_timeout, budget_s=args.budget, unsandboxed=args.no_sandbox
         )
-
-    def replace(self, **changes) -> "Config":
-        return Config(**{**asdict(self), **changes})

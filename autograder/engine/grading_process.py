@@ -67,20 +67,18 @@ def grade_one(sub: Submission) -> dict:
             result = failed_result(sub.student, sub.assignment, why)
             break
     result = result.to_dict()
-    result["unanswered"] = unanswered(
-        nb
-    )  # answer cells left as released: nbgrader's "No response."
-    write_feedback(_state["out"], result, nb)
+    result["unanswered"] = unanswered(nb)  # answer cells left as released: "No response."
+    write_feedback(_state["out"], result, nb, sub.folder)
     return result
 
 
-def write_feedback(out: Path, result: dict, nb) -> None:
+def write_feedback(out: Path, result: dict, nb, folder: Path | None = None) -> None:
     """The feedback page, and beside it what `nbgrader release_feedback` reads.
 
-    timestamp.txt and submission_secret.txt come from the submission that `nbgrader collect`
-    wrote under out/submitted/<student>/<assignment>/ (the student's side of the exchange: read
-    without following links, kept only when they are what nbgrader's submit writes); they
-    are removed when that submission has none (graded from elsewhere).
+    timestamp.txt and submission_secret.txt come from the graded submission's `folder` (by
+    default the one `nbgrader collect` wrote, out/submitted/<student>/<assignment>/). They are
+    the student's side of the exchange: read without following links, kept only when they are
+    what nbgrader's submit writes, and removed when the submission has none.
     """
     from autograder.exchange import read_small, valid_secret, valid_timestamp
 
@@ -88,7 +86,7 @@ def write_feedback(out: Path, result: dict, nb) -> None:
     page = out / "feedback" / student / assignment / f"{assignment}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(render(student, assignment, nb, spec(assignment).tests, result))
-    submitted = out / "submitted" / student / assignment
+    submitted = folder or out / "submitted" / student / assignment
     for name, valid in (
         ("timestamp.txt", valid_timestamp),
         ("submission_secret.txt", valid_secret),
