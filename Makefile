@@ -96,6 +96,6 @@ sandbox-tools: ## install bubblewrap, the grading sandbox, when it is missing (a
 	$(PY) -m tools.system_packages bwrap bubblewrap "the grading sandbox (make grade, make test)"
 
 clean: ## remove .venv, grading/ and caches
-	rm -rf $(VENV) grading .pytest_cache .ruff_cache
+	rm -rf $(VENV) grading .cache .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +

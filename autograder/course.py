@@ -7,6 +7,7 @@ LESSONS = ROOT / "lessons"
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 GRADING = ROOT / "grading"
+CACHE = ROOT / ".cache"  # what is built once per checkout from solutions/ (never committed)
 DEMO_SUBMISSIONS = ROOT / "autograder" / "demo_submissions"
 
 # The course, in order from simple to complex: lesson N (lessons/<lesson>.ipynb) and its

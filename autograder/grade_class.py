@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import sys
 import time
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def grade_class(
     config = config or Config()
     in_process = workers == 1 or bool(student and assignment)
     early = None
+    if student and assignment:  # one notebook: its zygote's start is on the critical path
+        config = replace(config, warm_start=False)
     if in_process:  # the zygote imports torch while this process collects and imports
         from autograder.engine.client import ZygoteClient
         from autograder.engine.sandbox import launch

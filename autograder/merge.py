@@ -22,15 +22,24 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import warnings
 from importlib.metadata import version
 from pathlib import Path
 
 from nbgrader import utils
-from nbgrader.api import Gradebook, GradeCell, MissingEntry, SolutionCell
+from nbgrader.api import (
+    Comment,
+    Grade,
+    Gradebook,
+    MissingEntry,
+    Student,
+    SubmittedAssignment,
+    SubmittedNotebook,
+)
 from nbgrader.plugins.export import CsvExportPlugin
 
-from autograder.course import ASSIGNMENTS, SOLUTIONS
+from autograder.course import ASSIGNMENTS, CACHE, SOLUTIONS
 from autograder.nbgrader_cli import nbgrader
 from autograder.report import summary_table, write_cells_csv
 
@@ -144,6 +153,23 @@ def _put_back(gb: Gradebook, assignment: str, saved: dict) -> None:
     gb.db.commit()
 
 
+def _template(wanted: str, say=print) -> Path:
+    """A gradebook with the course's assignments and cells and nothing else, built from
+    solutions/ once per checkout (per solutions hash) and copied into each new grading folder."""
+    path = CACHE / f"gradebook-{wanted[:16]}.db"
+    if path.is_file():
+        return path
+    say("building the gradebook's assignments from solutions/ (once, until solutions/ changes)")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE, prefix="build-") as tmp:
+        nbgrader("generate_assignment", "*", "--force", root=Path(tmp), release=Path(tmp) / "release")
+        os.replace(Path(tmp) / "gradebook.db", path)  # whole or absent, even for two at once
+    for old in CACHE.glob("gradebook-*.db"):  # templates of earlier solutions
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
 def ensure_gradebook(out: Path, say=print) -> dict:
     """Build or update the gradebook's assignments from solutions/ when they changed.
 
@@ -158,9 +184,16 @@ def ensure_gradebook(out: Path, say=print) -> dict:
         with _gradebook(out) as gb:
             if {a.name for a in gb.assignments} == set(ASSIGNMENTS):
                 return {}
-    say("building the gradebook's assignments from solutions/ (they changed or are missing)")
     out.mkdir(parents=True, exist_ok=True)
     hash_file.unlink(missing_ok=True)
+    if not db.is_file():
+        try:
+            shutil.copyfile(_template(wanted, say), db)
+            hash_file.write_text(wanted + "\n")
+            return {}
+        except OSError as err:  # a checkout this user cannot write to: build it here instead
+            say(f"note: no gradebook template in {CACHE} ({err.strerror}); building it in {out}")
+    say("building the gradebook's assignments from solutions/ (they changed or are missing)")
     saved = {}
     if db.is_file():
         with warnings.catch_warnings(), _gradebook(out) as gb:
@@ -197,19 +230,49 @@ def ensure_gradebook(out: Path, say=print) -> dict:
     return saved
 
 
-def _save_auto_grades(sub, result: dict) -> None:
+class _Cells:
+    """One assignment's cells in the gradebook, by id (loaded once, so that no grade or
+    comment has to load its cell to say what it is)."""
+
+    def __init__(self, assignment):
+        self.notebooks = list(assignment.notebooks)
+        self.graded = [gc for nb in self.notebooks for gc in nb.grade_cells]
+        self.grade_names = {gc.id: gc.name for gc in self.graded}
+        self.answer_names = {sc.id: sc.name for nb in self.notebooks for sc in nb.solution_cells}
+
+
+def _add_submission(gb: Gradebook, assignment, student, cells: _Cells) -> SubmittedAssignment:
+    """What `Gradebook.add_submission` creates (a submission mirroring every notebook's
+    grade, solution and task cells), without its commit per submission: the merge commits
+    once per assignment."""
+    sub = SubmittedAssignment(assignment=assignment, student=student)
+    for notebook in cells.notebooks:
+        nb = SubmittedNotebook(notebook=notebook, assignment=sub)
+        for cell in notebook.grade_cells:
+            Grade(cell_id=cell.id, notebook=nb)
+        for cell in notebook.solution_cells:
+            Comment(cell_id=cell.id, notebook=nb)
+        for cell in notebook.task_cells:
+            Comment(cell_id=cell.id, notebook=nb)
+            Grade(cell_id=cell.id, notebook=nb)
+    gb.db.add(sub)
+    return sub
+
+
+def _save_auto_grades(sub, result: dict, cells: _Cells) -> None:
     """One submission's automatic grades and comments, exactly as SaveAutoGrades sets them."""
     verdict = {c["cell"]: c for c in result["cells"]}
     no_response = set(result.get("unanswered", []))
     for nb in sub.notebooks:
         for grade in nb.grades:
-            if not isinstance(grade.cell, GradeCell):
+            name = cells.grade_names.get(grade.cell_id)
+            if name is None:
                 continue  # task cells are graded by hand
-            v = verdict.get(grade.name)
+            v = verdict.get(name)
             grade.auto_score = float(v["score"]) if v is not None else None
             grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         for comment in nb.comments:  # task cells' comments are None, as in SaveAutoGrades
-            answer = isinstance(comment.cell, SolutionCell) and comment.name in no_response
+            answer = cells.answer_names.get(comment.cell_id) in no_response
             comment.auto_comment = NO_RESPONSE if answer else None
 
 
@@ -227,26 +290,37 @@ def merge(dirs: list[Path], out: Path, quiet: bool = False) -> str:
     out.mkdir(parents=True, exist_ok=True)
     saved = ensure_gradebook(out, say)
     rows = []
-    with warnings.catch_warnings(), _gradebook(out) as gb:
+    with warnings.catch_warnings(), _gradebook(out) as gb, gb.db.no_autoflush:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from nbgrader's API
-        known = {s.id for s in gb.students}
+        known = {s.id: s for s in gb.students}
         for student in students:
             if student not in known:
-                gb.add_student(student)
-        everyone = sorted(known | set(students))
+                known[student] = Student(id=student)
+                gb.db.add(known[student])
+        everyone = sorted(known)
         for assignment in ASSIGNMENTS:
-            cells = [gc for nb in gb.find_assignment(assignment).notebooks for gc in nb.grade_cells]
-            subs = {s.student.id: s for s in gb.find_assignment(assignment).submissions}
+            found = gb.find_assignment(assignment)
+            cells = _Cells(found)
+            subs = {s.student_id: s for s in found.submissions}
             for student in everyone:
                 result = results.get((student, assignment))
                 sub = subs.get(student)
                 if result is not None:
                     if sub is None:
-                        sub = gb.add_submission(assignment, student)
-                    _save_auto_grades(sub, result)
+                        sub = _add_submission(gb, found, known[student], cells)
+                    _save_auto_grades(sub, result, cells)
                 verdict = {c["cell"]: c for c in result["cells"]} if result else {}
-                grades = {g.name: g for nb in sub.notebooks for g in nb.grades} if sub else {}
-                for gc in cells:
+                grades = (
+                    {
+                        cells.grade_names[g.cell_id]: g
+                        for nb in sub.notebooks
+                        for g in nb.grades
+                        if g.cell_id in cells.grade_names
+                    }
+                    if sub
+                    else {}
+                )
+                for gc in cells.graded:
                     grade = grades.get(gc.name)
                     if grade is None:
                         score, message = 0.0, "no submission"

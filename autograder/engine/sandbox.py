@@ -147,6 +147,10 @@ def bwrap_problem(bwrap: str) -> str | None:
     return None
 
 
+def zygote_flags(config: Config) -> list[str]:
+    return [] if config.warm_start else ["--quick-start"]
+
+
 def launch(config: Config | None = None) -> Launch:
     """The command that starts one zygote, and what it leaves unprotected."""
     config = config or Config()
@@ -179,7 +183,7 @@ def launch(config: Config | None = None) -> Launch:
         ]  # fmt: skip
         for key, value in worker_env().items():
             argv += ["--setenv", key, value]
-        argv += [python, "-I", "/grader/zygote.py"]
+        argv += [python, "-I", "/grader/zygote.py", *zygote_flags(config)]
         return Launch(argv, {}, isolated=True, workdir=code)
     scratch = tempfile.mkdtemp(prefix="grader-scratch-")
     tmp = tempfile.mkdtemp(prefix="grader-tmp-")
@@ -203,7 +207,7 @@ def launch(config: Config | None = None) -> Launch:
     elif force_unsandboxed:
         unprotected.insert(0, "the sandbox was turned off (--no-sandbox)")
     return Launch(
-        [python, "-I", str(Path(code) / "zygote.py")],
+        [python, "-I", str(Path(code) / "zygote.py"), *zygote_flags(config)],
         env,
         isolated=False,
         unprotected=unprotected,
