@@ -23,8 +23,8 @@ import multiprocessing
 import os
 import sys
 import time
-from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat

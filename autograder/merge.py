@@ -162,7 +162,9 @@ def _template(wanted: str, say=print) -> Path:
     say("building the gradebook's assignments from solutions/ (once, until solutions/ changes)")
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE, prefix="build-") as tmp:
-        nbgrader("generate_assignment", "*", "--force", root=Path(tmp), release=Path(tmp) / "release")
+        nbgrader(
+            "generate_assignment", "*", "--force", root=Path(tmp), release=Path(tmp) / "release"
+        )
         os.replace(Path(tmp) / "gradebook.db", path)  # whole or absent, even for two at once
     for old in CACHE.glob("gradebook-*.db"):  # templates of earlier solutions
         if old != path:
