@@ -11,6 +11,8 @@ nothing the student's code does in its own process (monkeypatching torch, overri
 import ast
 import builtins
 import contextlib
+import copy
+import hashlib
 import io
 import random
 import time
@@ -141,6 +143,32 @@ def _exception_name(ename: str) -> str:
     return ename if is_builtin else "an exception"
 
 
+# The values of `@reference` functions, computed once per grading process (so once per
+# worker for a whole class) and keyed by the test cell's source: what every submission of
+# the class is compared against.
+_REFERENCES: dict[tuple[str, str, str], object] = {}
+
+
+def reference_value(key: tuple[str, str, str], fn, setup: dict):
+    """`fn()` as a test cell's `@reference` sees it: run once, with the setup cell's names only
+    (so that nothing of the student's can reach a value every student is compared against),
+    without touching the random state the rest of the cell sees; each test gets its own copy."""
+    if key not in _REFERENCES:
+        code = fn.__code__
+        if code.co_argcount or code.co_kwonlyargcount or fn.__closure__:
+            raise TypeError(f"test bug: @reference function {fn.__name__} takes no arguments")
+        pure = types.FunctionType(code, dict(setup), fn.__name__)
+        states = (torch.random.get_rng_state(), np.random.get_state(), random.getstate())
+        try:
+            torch.manual_seed(0)
+            _REFERENCES[key] = pure()
+        finally:
+            torch.random.set_rng_state(states[0])
+            np.random.set_state(states[1])
+            random.setstate(states[2])
+    return copy.deepcopy(_REFERENCES[key])
+
+
 class BudgetSpent(Exception):
     """The submission's wall-clock budget is used up."""
 
@@ -176,6 +204,7 @@ class TestRun:
         self.clock = clock
         self.setup_ns = {"__name__": "__grader__"}
         exec(compile(spec_.setup, "<setup>", "exec"), self.setup_ns)
+        self.trusted_setup = dict(self.setup_ns)  # what @reference functions see
         code = code or {}
 
         def student_code(*names: str) -> str:
@@ -210,7 +239,14 @@ class TestRun:
             data = self.child_ref().answers(body, fn.__name__, values, self.clock.timeout())
             return _unquotable(data) if hidden[0] else data
 
+        digest = hashlib.sha256(source.encode()).hexdigest()
+
+        def reference(fn):
+            key = (self.spec.assignment, test_id, f"{fn.__name__} {digest}")
+            return reference_value(key, fn, self.trusted_setup)
+
         ns["answers"] = answers
+        ns["reference"] = reference
         # The visible part, then the hidden part (compiled at its own line numbers, so that
         # `_function_source` finds its @answers functions in the whole cell).
         visible, mark, rest = source.partition(HIDDEN)

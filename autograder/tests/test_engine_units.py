@@ -1,10 +1,13 @@
-"""Unit tests at each seam of the engine: frames, replies, the relay, the plan, @answers sources."""
+"""Unit tests at each seam of the engine: frames, replies, the relay, the plan, @answers sources,
+@reference values."""
 
 import json
 import struct
+import uuid
 
 import nbformat
 import pytest
+import torch
 
 from autograder.engine.client import AnswerFailed, ZygoteClient
 from autograder.engine.config import Config
@@ -19,6 +22,7 @@ from autograder.engine.runner import (
     _function_source,
     _unquotable,
     plan,
+    reference_value,
 )
 from autograder.engine.sandbox import launch
 
@@ -205,3 +209,47 @@ def test_the_plan_runs_cells_in_the_students_order_with_locked_cells_as_released
         ("test", "test_x", ""),
     ]
     assert json.dumps(steps)
+
+
+# ---- @reference: once per grading process, from the setup's names only -----------------------
+
+
+def _defined(source: str, names: dict):
+    """A function defined the way a test cell defines it: its globals are the cell's names."""
+    ns = dict(names)
+    exec(source, ns)
+    return ns["f"]
+
+
+def test_a_reference_is_computed_once_and_each_test_gets_its_own_copy():
+    calls = []
+    setup = {"calls": calls, "torch": torch}
+    key = ("ex", "test_x", uuid.uuid4().hex)
+    fn = _defined("def f():\n    calls.append(1)\n    return {'grid': [1, 2, 3]}\n", setup)
+    first = reference_value(key, fn, setup)
+    first["grid"].append(99)  # a test that changes what it got changes only its own copy
+    assert reference_value(key, fn, setup) == {"grid": [1, 2, 3]}
+    assert calls == [1]
+
+
+def test_a_reference_sees_the_setup_names_only_never_the_cells():
+    # In a test cell, names bound after an @answers call may come from the student's side.
+    fn = _defined("def f():\n    return student_value * 2\n", {"student_value": 21})
+    with pytest.raises(NameError, match="student_value"):
+        reference_value(("ex", "test_x", uuid.uuid4().hex), fn, {"torch": torch})
+    with pytest.raises(TypeError, match="takes no arguments"):
+        reference_value(
+            ("ex", "t", uuid.uuid4().hex), _defined("def f(a):\n    return a\n", {}), {}
+        )
+
+
+def test_a_reference_leaves_the_random_state_of_the_test_as_it_was():
+    setup = {"torch": torch}
+    key = ("ex", "test_x", uuid.uuid4().hex)
+    fn = _defined("def f():\n    return torch.rand(3)\n", setup)
+    torch.manual_seed(5)
+    reference_value(key, fn, setup)  # computed here
+    after_miss = torch.rand(2)
+    torch.manual_seed(5)
+    reference_value(key, fn, setup)  # taken from the cache
+    assert torch.equal(torch.rand(2), after_miss)
