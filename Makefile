@@ -89,7 +89,7 @@ grade-service: $(STAMP) sandbox-tools ## grade each submission as it arrives in 
 	$(PY) -m autograder.service $(if $(WORKERS),--workers $(WORKERS)) \
 		$(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(BUDGET),--budget $(BUDGET))
 
-bench: $(STAMP) sandbox-tools ## grade a generated class with this engine and with plain nbgrader; print throughput
+bench: $(STAMP) sandbox-tools ## grade generated classes (7 and 40 students) with this engine and plain nbgrader; print ratios, floor, merge, regrade
 	$(PY) -m autograder.bench $(if $(STUDENTS),--students $(STUDENTS))
 
 sandbox-tools: ## install bubblewrap, the grading sandbox, when it is missing (and we are root)

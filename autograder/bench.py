@@ -1,19 +1,28 @@
-"""`make bench`: grade one generated class twice, with this engine and with plain nbgrader.
+"""`make bench`: grade generated classes with this engine and with plain nbgrader, side by side.
 
-    python -m autograder.bench [--students 40] [--workers N]
+    python -m autograder.bench [--students 7 40] [--workers N]
 
-The class mixes right answers (the reference and the alternative ones), realistic wrong
-answers, blank notebooks, faults (a crash, an infinite loop, a flood of output) and
-notebooks saved by Colab. It prints notebooks per minute for each grader and the ratio,
-whether the scores agree on the submissions that nbgrader grades correctly (no faults),
-and the floor: one Python process per notebook with torch imported that runs the
-notebook's own cells, with nothing else.
+Each class (one per --students value; by default a small one of 7 students and the large one of
+40, x 6 assignments) mixes right answers (the reference and the alternative ones), realistic
+wrong answers, blank notebooks, faults (a crash, an infinite loop, a flood of output) and
+notebooks saved by Colab. For each it prints, measured in the same run:
+- `make grade` end to end (a fresh `python -m autograder.grading`: grading, merging, late
+  penalties, LMS files) and plain `nbgrader autograde` end to end, and their ratio;
+- the floor: the core-seconds of the notebooks' own cells and test cells (hidden parts
+  included) run with torch already imported and nothing else, shared by the workers, plus one
+  `python -c "import torch"`; and `make grade` over that floor;
+- the merge (gradebook, grades.csv, cells.csv) of the whole class as new submissions;
+- for the first class, regrading one student's one notebook into the graded class, end to end,
+  against a bare `python -c "import torch"`, and whether every other row stayed as it was;
+- whether the scores agree on the submissions that nbgrader grades correctly (no faults).
+Both graders get the same limit per cell (FAULT_TIMEOUT_S), which an infinite loop costs.
 """
 
 import argparse
 import csv
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,8 +33,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import ASSIGNMENTS
-from autograder.engine.config import Config
-from autograder.grade_class import grade_class
+from autograder.merge import _template, fresh_start, merge, solutions_hash
 from autograder.nbgrader_grade import grade_class as nbgrader_grade_class
 from autograder.submissions import filled, reference_answers, write_submission
 from autograder.tests.variants import Variant
@@ -36,7 +44,54 @@ FAULTS = {
     "infinite_loop": "while True:\n    pass\n",
     "output_flood": "for i in range(10**6):\n    print('spam', i)\n",
 }
-FAULT_TIMEOUT_S = 20.0
+FAULT_TIMEOUT_S = 10.0
+REGRADE = "ex03_linear"  # the notebook regraded into the graded class
+
+# The floor's runner: torch imported once; each notebook in a forked process running its cells
+# and test cells in order (the engine's plan), each cell stopped after the same limit.
+FLOOR_RUNNER = r"""
+import json, os, signal, sys, time
+import numpy, torch
+torch.set_num_threads(1)
+workers, limit = int(sys.argv[1]), float(sys.argv[2])
+jobs = json.load(sys.stdin)
+
+class Late(BaseException):
+    pass
+
+def late(*_):
+    raise Late
+
+def run(folder, sources):
+    os.chdir(folder)
+    sys.path.insert(0, folder)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    signal.signal(signal.SIGALRM, late)
+    ns = {"__name__": "__main__"}
+    for source in sources:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            exec(compile(source, "<cell>", "exec"), ns)
+        except BaseException:
+            pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    os._exit(0)
+
+started, seconds = {}, []
+while jobs or started:
+    while jobs and len(started) < workers:
+        folder, sources = jobs.pop()
+        pid = os.fork()
+        if pid == 0:
+            run(folder, sources)
+        started[pid] = time.perf_counter()
+    pid, _ = os.wait()
+    seconds.append(time.perf_counter() - started.pop(pid))
+print(json.dumps(seconds))
+"""
 
 
 def make_class(root: Path, students: int) -> dict[tuple[str, str], str]:
@@ -75,114 +130,163 @@ def make_class(root: Path, students: int) -> dict[tuple[str, str], str]:
     return kinds
 
 
-def floor_seconds(root: Path, samples: int = 6) -> float:
-    """One process per notebook: start Python, import torch, run the notebook's own cells."""
-    script = (
-        "import sys, nbformat, torch\n"
-        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-        "ns = {'__name__': '__main__'}\n"
-        "for cell in nb.cells:\n"
-        "    if cell.cell_type == 'code':\n"
-        "        try:\n"
-        "            exec(cell.source, ns)\n"
-        "        except Exception:\n"
-        "            pass\n"
-    )
+def import_torch_s(samples: int = 3) -> float:
     times = []
-    for assignment in ASSIGNMENTS[:samples]:
-        path = root / "floor" / assignment / f"{assignment}.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(filled(assignment, reference_answers(assignment)), path)
+    for _ in range(samples):
         start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", script, str(path)],
-            cwd=path.parent,
-            capture_output=True,
-            check=False,
-        )
+        subprocess.run([sys.executable, "-c", "import torch"], check=True)
         times.append(time.perf_counter() - start)
-    return statistics.mean(times)
+    return statistics.median(times)
+
+
+def floor_seconds(submitted: Path, workers: int) -> float:
+    """Core-seconds of every notebook's own cells and test cells, torch imported once."""
+    from autograder.engine.runner import plan, spec
+    from autograder.restore import restore
+
+    jobs = []
+    for folder in sorted(submitted.glob("*/*")):
+        spec_ = spec(folder.name)
+        nb = nbformat.read(folder / f"{folder.name}.ipynb", as_version=4)
+        restore(nb, spec_.released)  # as the engine lines a Colab copy up with the release
+        steps = plan(nb, spec_)
+        sources = [
+            src if kind == "student" else spec_.tests[label][0] for kind, label, src in steps
+        ]
+        jobs.append((str(folder), sources))
+    proc = subprocess.run(
+        [sys.executable, "-c", FLOOR_RUNNER, str(workers), str(FAULT_TIMEOUT_S)],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sum(json.loads(proc.stdout))
+
+
+def make_grade(submitted: Path, out: Path, *extra: str) -> float:
+    """`make grade SUBMISSIONS=...` as an instructor runs it, end to end, in seconds."""
+    cmd = [sys.executable, "-m", "autograder.grading", "--submissions", str(submitted)]
+    cmd += ["--out", str(out), "--cell-timeout", f"{FAULT_TIMEOUT_S:g}", *extra]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"`{' '.join(cmd)}` failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return seconds
+
+
+def rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def cell_scores(cells_csv: Path) -> dict:
-    with open(cells_csv, newline="") as f:
-        return {
-            (r["student_id"], r["assignment"], r["cell"]): float(r["score"])
-            for r in csv.DictReader(f)
-        }
+    return {
+        (r["student_id"], r["assignment"], r["cell"]): float(r["score"]) for r in rows(cells_csv)
+    }
+
+
+def regrade(submitted: Path, out: Path, student: str) -> dict:
+    """One student's one notebook regraded into the graded class, against `import torch`."""
+    before = {name: rows(out / name) for name in ("grades.csv", "cells.csv")}
+    runs, bare = [], []
+    for _ in range(3):  # alternated, so that both see the same machine
+        runs.append(make_grade(submitted, out, "--student", student, "--assignment", REGRADE))
+        bare.append(import_torch_s(1))
+    others_kept = all(
+        [r for r in rows(out / name) if (r["student_id"], r["assignment"]) != (student, REGRADE)]
+        == [r for r in before[name] if (r["student_id"], r["assignment"]) != (student, REGRADE)]
+        for name in before
+    )
+    regrade_s, torch_s = statistics.median(runs), statistics.median(bare)
+    return {
+        "regrade_s": round(regrade_s, 2),
+        "import_torch_s": round(torch_s, 2),
+        "regrade_over_import_torch": round(regrade_s / torch_s, 2),
+        "other_rows_unchanged": others_kept,
+    }
+
+
+def bench_class(root: Path, students: int, workers: int, with_regrade: bool) -> dict:
+    submitted = root / "submitted"
+    kinds = make_class(submitted, students)
+    n = len(kinds)
+    print(f"\nclass: {students} students x {len(ASSIGNMENTS)} assignments = {n} notebooks")
+    mix = ", ".join(
+        f"{k} {sum(v == k for v in kinds.values())}" for k in sorted(set(kinds.values()))
+    )
+    print(f"mix: {mix}", flush=True)
+
+    engine_s = make_grade(submitted, root / "engine", "--workers", str(workers))
+    print(f"  make grade            {engine_s:7.1f} s end to end", flush=True)
+    start = time.perf_counter()
+    nbgrader_grade_class(submitted, root / "nbgrader", quiet=True, timeout_s=FAULT_TIMEOUT_S)
+    nbgrader_s = time.perf_counter() - start
+    print(f"  plain nbgrader        {nbgrader_s:7.1f} s end to end", flush=True)
+    torch_s = import_torch_s()
+    cells_s = floor_seconds(submitted, workers)
+    floor = cells_s / workers + torch_s
+    # The merge of the whole class as new submissions (what the first `make grade` merges).
+    merged = root / "merged"
+    fresh_start(merged)
+    start = time.perf_counter()
+    merge([root / "engine" / "results"], merged, quiet=True)
+    merge_s = time.perf_counter() - start
+
+    mine, theirs = (
+        cell_scores(root / "engine" / "cells.csv"),
+        cell_scores(root / "nbgrader" / "cells.csv"),
+    )
+    clean = [key for key in mine if kinds.get(key[:2], "").startswith(("right", "wrong", "blank"))]
+    disagree = [key for key in clean if mine[key] != theirs.get(key)]
+    report = {
+        "notebooks": n,
+        "workers": workers,
+        "make_grade_s": round(engine_s, 1),
+        "nbgrader_s": round(nbgrader_s, 1),
+        "throughput_ratio": round(nbgrader_s / engine_s, 2),
+        "cells_core_s": round(cells_s, 1),
+        "floor_s": round(floor, 1),
+        "make_grade_over_floor": round(engine_s / floor, 2),
+        "merge_s": round(merge_s, 2),
+        "students": students,
+        "cells_compared": len(clean),
+        "cells_disagreeing": len(disagree),
+    }
+    print(f"  ratio                 {nbgrader_s / engine_s:7.2f} x plain nbgrader's throughput")
+    print(
+        f"  floor                 {floor:7.1f} s = {cells_s:.1f} core-s of cells and tests / "
+        f"{workers} + {torch_s:.2f} s import torch"
+    )
+    print(f"  make grade / floor    {engine_s / floor:7.2f} x")
+    print(f"  merge                 {merge_s:7.2f} s for {students} students, all new")
+    print(
+        f"  scores agree          {len(clean) - len(disagree)}/{len(clean)} test cells on fault-free notebooks"
+    )
+    for key in disagree[:10]:
+        print(f"    differs: {key}: engine {mine[key]} nbgrader {theirs.get(key)}")
+    if with_regrade:
+        student = next(s for (s, a), k in sorted(kinds.items()) if a == REGRADE and k == "right")
+        report["regrade"] = regrade(submitted, root / "engine", student)
+        r = report["regrade"]
+        print(
+            f"  regrade {student}/{REGRADE}  {r['regrade_s']:5.2f} s = {r['regrade_over_import_torch']:.2f} x "
+            f"import torch ({r['import_torch_s']:.2f} s); other rows unchanged: {r['other_rows_unchanged']}"
+        )
+    print(json.dumps(report), flush=True)
+    return report
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--students", type=int, nargs="+", default=[7, 40])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
-        root = Path(tmp)
-        kinds = make_class(root / "submitted", args.students)
-        n = len(kinds)
-        print(f"class: {args.students} students x {len(ASSIGNMENTS)} assignments = {n} notebooks")
-        print(
-            "mix: "
-            + ", ".join(
-                f"{k} {sum(v == k for v in kinds.values())}" for k in sorted(set(kinds.values()))
-            )
-        )
-
-        engine = grade_class(
-            root / "submitted",
-            root / "engine",
-            workers=args.workers,
-            quiet=False,
-            config=Config(cell_timeout_s=FAULT_TIMEOUT_S),
-        )
-        print(f"this engine: {engine['seconds']:.1f} s for {n} notebooks")
-        start = time.perf_counter()
-        nbgrader_grade_class(root / "submitted", root / "nbgrader", quiet=True)
-        nbgrader_s = time.perf_counter() - start
-        print(f"plain nbgrader autograde: {nbgrader_s:.1f} s for {n} notebooks")
-
-        floor = floor_seconds(root)
-        workers = engine["workers"]
-        mine, theirs = (
-            cell_scores(root / "engine" / "cells.csv"),
-            cell_scores(root / "nbgrader" / "cells.csv"),
-        )
-        clean = [
-            key for key in mine if kinds.get(key[:2], "").startswith(("right", "wrong", "blank"))
-        ]
-        disagree = [key for key in clean if mine[key] != theirs.get(key)]
-
-        engine_rate, nbgrader_rate = n / engine["seconds"] * 60, n / nbgrader_s * 60
-        per_core = engine["seconds"] * workers / n
-        report = {
-            "notebooks": n,
-            "workers": workers,
-            "engine_notebooks_per_min": round(engine_rate, 1),
-            "nbgrader_notebooks_per_min": round(nbgrader_rate, 1),
-            "throughput_ratio": round(engine_rate / nbgrader_rate, 2),
-            "floor_s_per_notebook": round(floor, 2),
-            "engine_core_s_per_notebook": round(per_core, 2),
-            "engine_cost_over_floor": round(per_core / floor, 2),
-            "cells_compared": len(clean),
-            "cells_disagreeing": len(disagree),
-        }
-        print()
-        print(f"  this engine        {engine_rate:7.1f} notebooks/min ({workers} workers)")
-        print(f"  plain nbgrader     {nbgrader_rate:7.1f} notebooks/min")
-        print(f"  ratio              {engine_rate / nbgrader_rate:7.2f} x   (target >= 5)")
-        print(
-            f"  floor              {floor:7.2f} s per notebook (python + import torch + the notebook's cells)"
-        )
-        print(
-            f"  engine cost        {per_core:7.2f} core-s per notebook = {per_core / floor:.2f} x floor (target <= 2)"
-        )
-        print(
-            f"  scores agree       {len(clean) - len(disagree)}/{len(clean)} test cells on fault-free notebooks"
-        )
-        for key in disagree[:10]:
-            print(f"    differs: {key}: engine {mine[key]} nbgrader {theirs.get(key)}")
-        print(json.dumps(report))
+    _template(solutions_hash())  # built once per checkout, as `make grade` does, not timed
+    for k, students in enumerate(args.students):
+        with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
+            bench_class(Path(tmp), students, args.workers, with_regrade=k == 0)
     return 0
 
 

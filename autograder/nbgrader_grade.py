@@ -35,7 +35,10 @@ GENERATED = [
 ]
 
 
-def grade_class(submissions: Path, out: Path = GRADING, quiet: bool = False) -> dict:
+def grade_class(
+    submissions: Path, out: Path = GRADING, quiet: bool = False, timeout_s: float | None = None
+) -> dict:
+    """`timeout_s`: nbgrader's limit per cell (its ExecutePreprocessor.timeout; default 30 s)."""
     say = (lambda *a: None) if quiet else print
     found = collect(submissions)
     for student, where, why in found.problems:
@@ -65,7 +68,8 @@ def grade_class(submissions: Path, out: Path = GRADING, quiet: bool = False) -> 
         for student in found.students:
             gb.update_or_create_student(student)
     if found.submissions:
-        graded = nbgrader("autograde", "*", "--create", "--force", root=out, check=False)
+        limit = [] if timeout_s is None else [f"--ExecutePreprocessor.timeout={timeout_s:g}"]
+        graded = nbgrader("autograde", "*", "--create", "--force", *limit, root=out, check=False)
         if graded.returncode != 0:
             say("warning: nbgrader could not grade some notebooks; see cells.csv for which")
         nbgrader("generate_feedback", "*", "--force", root=out, check=False)

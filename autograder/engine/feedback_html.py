@@ -23,6 +23,7 @@ there. Three layers:
 import copy
 import html
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 
 import nbformat
@@ -114,6 +115,16 @@ def markdown_html(source: str, attachments: dict | None = None) -> str:
         if isinstance(data, dict)
     }
     images = {name: data for name, data in images.items() if data}
+    return _markdown(source, images) if images else _markdown_without_images(source)
+
+
+@lru_cache(maxsize=4096)
+def _markdown_without_images(source: str) -> str:
+    """Cached: most markdown cells are the released ones, the same for the whole class."""
+    return _markdown(source, {})
+
+
+def _markdown(source: str, images: dict) -> str:
     renderer = IPythonRenderer(
         escape=False, attachments=images, embed_images=False, exclude_anchor_links=True
     )
@@ -137,15 +148,18 @@ CSS = (
 )
 
 
+@lru_cache(maxsize=4096)
 def _code_html(source: str) -> str:
-    """Python source, highlighted (pygments escapes it) and cleaned like everything else."""
-    return clean(highlight(source, PythonLexer(), _CODE))
+    """Python source, highlighted (pygments escapes it), cleaned like everything else, and
+    audited on its own. Cached: most code on a page (setup, tests) is the same for the class."""
+    fragment = clean(highlight(source, PythonLexer(), _CODE))
+    return fragment if not _problems(fragment) else f"<pre>{html.escape(source, quote=False)}</pre>"
 
 
-def _cell_html(cell) -> str:
+def _cell_html(cell, code=_code_html) -> str:
     if cell.cell_type == "markdown":  # HTML made and cleaned by `markdown_html` / `clean`
         return f'<div class="cell md">\n{cell.source}\n</div>'
-    parts = [f'<div class="cell code">{_code_html(cell.source)}']
+    parts = [f'<div class="cell code">{code(cell.source)}']
     for output in cell.get("outputs", []):
         if output.output_type == "stream":
             parts.append(f'<pre class="out">{html.escape(_text(output.text), quote=False)}</pre>')
@@ -156,8 +170,8 @@ def _cell_html(cell) -> str:
     return "\n".join(parts) + "</div>"
 
 
-def _page(title: str, cells: list, language: str = "en") -> str:
-    body = "\n".join(_cell_html(cell) for cell in cells)
+def _page(title: str, cells: list, language: str = "en", code=_code_html) -> str:
+    body = "\n".join(_cell_html(cell, code) for cell in cells)
     return (
         f'<!DOCTYPE html>\n<html lang="{_esc(language)}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
@@ -296,14 +310,19 @@ class _Audit(HTMLParser):
     handle_startendtag = handle_starttag
 
 
+def _problems(fragment: str) -> list[str]:
+    parser = _Audit()
+    parser.feed(fragment)
+    parser.close()
+    return parser.problems
+
+
 def audit(page: str) -> list[str]:
     """What in `page` could run or load something (empty for an inert page)."""
-    parser = _Audit()
-    parser.feed(page)
-    parser.close()
+    problems = _problems(page)
     if page.count("Content-Security-Policy") != 1:
-        parser.problems.append("no single Content-Security-Policy")
-    return parser.problems
+        problems.append("no single Content-Security-Policy")
+    return problems
 
 
 def _plain_page(student: str, assignment: str, result: dict, why: str, language: str) -> str:
@@ -329,7 +348,10 @@ def render(
     ]
     title = message(language, "engine.feedback_title", assignment=assignment, student=student)
     body = _page(title, cells, language)
-    problems = audit(body)
+    # The audit reads the page with each code block left empty: every block was audited on
+    # its own by `_code_html`, and as nh3's serialisation of a whole tree it closes everything
+    # it opens, so placing it between the page's other parts cannot change how they parse.
+    problems = audit(_page(title, cells, language, code=lambda source: "<pre></pre>"))
     if problems:
         why = message(language, "engine.unsafe_content", problems=", ".join(problems[:5]))
         return _plain_page(student, assignment, result, why, language)

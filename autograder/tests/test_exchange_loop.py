@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,8 +111,10 @@ def test_release_fetch_submit_collect_grade_feedback(loop):
         loop.student(name, "fetch_assignment", A)
     loop.submit(s1, HALF)
     loop.submit(s1, RIGHT)  # the resubmission counts
-    due = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    time.sleep(1.5)
+    # A due date in whole seconds, after the resubmission (not in its second: truncating the
+    # time now could put it before), and the late submission well after it.
+    due = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    time.sleep(2.5)
     inbound = Path(loop.submit(s2, RIGHT))  # late
     # After submitting, the submission is still the student's: a link to the solutions.
     link = f"ln -sf {loop.repo / 'solutions' / A / (A + '.ipynb')} '{inbound}/models.py'"
