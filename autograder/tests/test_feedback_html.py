@@ -264,9 +264,16 @@ def test_the_last_check_catches_what_the_sanitiser_would_miss():
 def test_a_page_that_fails_the_check_is_replaced(monkeypatch):
     import autograder.engine.feedback_html as fh
 
+    caches = (fh._code_html, fh._markdown_without_images)  # what a working clean() made
+    for cache in caches:
+        cache.cache_clear()
     monkeypatch.setattr(fh, "clean", lambda fragment: fragment)  # the sanitiser is broken
     nb = hostile_notebook()
-    out = fh.render(EVIL_ID, A, nb, spec(A).tests, hostile_result(nb))
+    try:
+        out = fh.render(EVIL_ID, A, nb, spec(A).tests, hostile_result(nb))
+    finally:
+        for cache in caches:  # nothing the broken one made outlives this test
+            cache.cache_clear()
     assert "The notebook itself is not shown" in out
     assert "<script" not in out.lower() and not audit(out)
     assert "for &lt;img src=x onerror=alert(" in out
