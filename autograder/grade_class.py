@@ -133,7 +133,8 @@ def _grade_class(
         for sub in tqdm(todo, desc="grading", unit="nb", disable=quiet, file=sys.stdout):
             write_result(out, grading_process.grade_one(sub))
     elif todo:
-        from autograder.engine.grading_process import grade_one, init_worker, sandbox_status
+        from autograder.engine.grading_process import grade_one, init_worker
+        from autograder.engine.sandbox import status as sandbox_status
 
         status = sandbox_status(config)
         if status:

@@ -13,11 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import grade_class, late, lms, lms_export
+from autograder import grade_class
 from autograder.course import DEMO_SUBMISSIONS, GRADING
 
 
 def main(argv=None) -> int:
+    # Imported here, not above: each worker of grade_class's pool imports this module again
+    # (multiprocessing's spawn), and these bring nbgrader, a second of start-up for nothing.
+    from autograder import late, lms, lms_export
+
     argv = list(sys.argv[1:] if argv is None else argv)
     front = argparse.ArgumentParser(add_help=False)
     front.add_argument("--submissions", type=Path, default=DEMO_SUBMISSIONS)

@@ -48,9 +48,9 @@ from autograder.engine.grading_process import (
     failed_result,
     grade_one,
     init_worker,
-    sandbox_status,
     write_feedback,
 )
+from autograder.engine.sandbox import status as sandbox_status
 from autograder.exchange import copy_submission, read_small, valid_secret, valid_timestamp
 from autograder.merge import ensure_gradebook, merge, write_result
 

@@ -1,4 +1,9 @@
-"""What each process of the class driver's pool does: own one zygote, grade submissions with it."""
+"""What each process of the class driver's pool does: own one zygote, grade submissions with it.
+
+The grader's heavy modules (the runner with torch, the feedback renderer with nbconvert and
+nbgrader) are imported inside the functions: a worker starts its zygote first and imports them
+while the zygote starts, and the driver, which only hands work out, never imports them.
+"""
 
 import atexit
 from pathlib import Path
@@ -7,24 +12,16 @@ from autograder.collect import Submission, Unreadable, read_submission
 from autograder.engine.client import ZygoteClient
 from autograder.engine.config import Config
 from autograder.engine.faults import SandboxFault
-from autograder.engine.feedback_html import render
 from autograder.engine.result import Result
-from autograder.engine.runner import grade_submission, spec
-from autograder.engine.sandbox import launch, warning
-from autograder.merge import unanswered
+from autograder.engine.sandbox import launch
 
 _state = {}
 
 
 def failed_result(student: str, assignment: str, why: str) -> Result:
+    from autograder.engine.runner import spec
+
     return Result.failed(student, assignment, spec(assignment).tests, why)
-
-
-def sandbox_status(config: Config) -> str | None:
-    """The warning to print when grading cannot be sandboxed here (None when it can)."""
-    probe = launch(config)
-    probe.cleanup()
-    return None if probe.isolated else warning(probe)
 
 
 def init_worker(counter, out: str, config: Config) -> None:
@@ -33,9 +30,14 @@ def init_worker(counter, out: str, config: Config) -> None:
         index = counter.value
         counter.value += 1
     how = launch(config)
-    use(ZygoteClient(index, how, config), Path(out), config)
+    client = ZygoteClient(index, how, config, wait=False)
     atexit.register(how.cleanup)
-    atexit.register(_state["client"].close)  # runs first: the zygote stops, then its files go
+    atexit.register(client.close)  # runs first: the zygote stops, then its files go
+    import autograder.engine.feedback_html  # noqa: F401  (while the zygote starts)
+    import autograder.engine.runner  # noqa: F401
+
+    client.wait_ready()
+    use(client, Path(out), config)
 
 
 def use(client: ZygoteClient, out: Path, config: Config) -> None:
@@ -45,6 +47,9 @@ def use(client: ZygoteClient, out: Path, config: Config) -> None:
 
 def grade_one(sub: Submission) -> dict:
     """Grade one submission; whatever happens, return a result (a fault never stops the class)."""
+    from autograder.engine.runner import grade_submission
+    from autograder.merge import unanswered
+
     config, client = _state["config"], _state["client"]
     try:
         nb, files, notes = read_submission(sub)
@@ -80,6 +85,8 @@ def write_feedback(out: Path, result: dict, nb, folder: Path | None = None) -> N
     the student's side of the exchange: read without following links, kept only when they are
     what nbgrader's submit writes, and removed when the submission has none.
     """
+    from autograder.engine.feedback_html import render
+    from autograder.engine.runner import spec
     from autograder.exchange import read_small, valid_secret, valid_timestamp
 
     student, assignment = result["student"], result["assignment"]

@@ -216,6 +216,13 @@ def launch(config: Config | None = None) -> Launch:
     )
 
 
+def status(config: Config) -> str | None:
+    """The warning to print when grading cannot be sandboxed here (None when it can)."""
+    probe = launch(config)
+    probe.cleanup()
+    return None if probe.isolated else warning(probe)
+
+
 def warning(launch_: Launch) -> str:
     return (
         "WARNING: grading WITHOUT a sandbox. Resource limits still apply, but these are not protected: "
