@@ -53,6 +53,7 @@ def test_regrading_gives_identical_results(demo, tmp_path):
     assert read(again / "grades.csv") == read(demo / "grades.csv")
 
 
+@pytest.mark.slow  # three shards of the demo class; the Slurm test shards a class too
 def test_shards_merge_into_the_same_grades(demo, tmp_path):
     shards = [tmp_path / f"shard{i}" for i in range(3)]
     for i, out in enumerate(shards):
