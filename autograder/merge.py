@@ -153,9 +153,10 @@ def _put_back(gb: Gradebook, assignment: str, saved: dict) -> None:
     gb.db.commit()
 
 
-def _template(wanted: str, say=print) -> Path:
+def gradebook_template(wanted: str | None = None, say=print) -> Path:
     """A gradebook with the course's assignments and cells and nothing else, built from
     solutions/ once per checkout (per solutions hash) and copied into each new grading folder."""
+    wanted = wanted or solutions_hash()
     path = CACHE / f"gradebook-{wanted[:16]}.db"
     if path.is_file():
         return path
@@ -190,7 +191,7 @@ def ensure_gradebook(out: Path, say=print) -> dict:
     hash_file.unlink(missing_ok=True)
     if not db.is_file():
         try:
-            shutil.copyfile(_template(wanted, say), db)
+            shutil.copyfile(gradebook_template(wanted, say), db)
             hash_file.write_text(wanted + "\n")
             return {}
         except OSError as err:  # a checkout this user cannot write to: build it here instead
