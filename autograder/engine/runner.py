@@ -81,18 +81,29 @@ def spec(assignment: str) -> Spec:
 
 def _function_source(cell_source: str, fn) -> str:
     """The `def` of an `@answers` function, without its decorator, from the test cell's source."""
-    first = fn.__code__.co_firstlineno
+    return _function_source_at(cell_source, fn.__name__, fn.__code__.co_firstlineno)
+
+
+# The test cells are the same for every student: what is read from them is read once per process.
+@cache
+def _function_source_at(cell_source: str, name: str, first: int) -> str:
     for node in ast.walk(ast.parse(cell_source)):
-        if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
             lines = {node.lineno, *(d.lineno for d in node.decorator_list)}
             if first in lines:
                 node.decorator_list = []
                 return ast.unparse(node)
-    raise RuntimeError(f"test bug: cannot find the source of @answers function {fn.__name__}")
+    raise RuntimeError(f"test bug: cannot find the source of @answers function {name}")
 
 
-def _names_used(source: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+@cache
+def _names_used(source: str) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name))
+
+
+@cache
+def _compiled(source: str, filename: str):
+    return compile(source, filename, "exec")
 
 
 def submitted_code(nb, spec_: Spec, files: dict[str, bytes]) -> dict[str, str]:
@@ -203,7 +214,7 @@ class TestRun:
         self.child_ref = child_ref  # a callable returning the current Child (new after a crash)
         self.clock = clock
         self.setup_ns = {"__name__": "__grader__"}
-        exec(compile(spec_.setup, "<setup>", "exec"), self.setup_ns)
+        exec(_compiled(spec_.setup, "<setup>"), self.setup_ns)
         self.trusted_setup = dict(self.setup_ns)  # what @reference functions see
         code = code or {}
 
@@ -260,7 +271,7 @@ class TestRun:
             ):
                 for part, is_hidden in parts:
                     hidden[0] = is_hidden
-                    exec(compile(part, f"<test {test_id}>", "exec"), ns)
+                    exec(_compiled(part, f"<test {test_id}>"), ns)
         except (StudentFault, SandboxFault, BudgetSpent):
             raise
         except AnswerFailed as err:
