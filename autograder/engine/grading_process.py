@@ -42,6 +42,12 @@ def init_worker(counter, out: str, config: Config) -> None:
 
 def use(client: ZygoteClient, out: Path, config: Config) -> None:
     """Grade with `client`'s zygote into `out` (the pool's processes, or the driver itself)."""
+    import torch
+
+    # The test cells' own tensors are small, and there is a grading process per core: more
+    # threads only spin against the other processes (OpenMP waits busily), as the zygote's
+    # children already run on one.
+    torch.set_num_threads(1)
     _state.update(client=client, out=Path(out), config=config)
 
 
