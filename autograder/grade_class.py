@@ -87,7 +87,8 @@ def _grade_class(
 ) -> dict:
     say = (lambda *a: None) if quiet else print
     in_process = early is not None
-    # autograder.merge brings nbgrader (a second or more): imported once the pool has started.
+    from autograder.merge import fresh_start, merge, write_result
+
     found = collect(submissions)
     if student or assignment:
         keep = lambda s, a: (student in (None, s)) and (assignment in (None, a))  # noqa: E731
@@ -103,8 +104,6 @@ def _grade_class(
     for who, where, why in found.problems:
         say(f"warning: {who}/{where}: {why}")
     if fresh:
-        from autograder.merge import fresh_start
-
         fresh_start(out)
     (out / "results").mkdir(parents=True, exist_ok=True)
     for student in found.students:  # every shard records the class list (merge needs it)
@@ -114,7 +113,6 @@ def _grade_class(
     graded = {(s.student, s.assignment) for s in found.submissions}
     if shard[0] == 0:  # work that cannot be run at all scores 0 with its reason (once, in shard 0)
         from autograder.engine.grading_process import failed_result, write_feedback
-        from autograder.merge import write_result
 
         for who, where, why in found.problems:
             if where in ASSIGNMENTS and (who, where) not in graded:
@@ -127,7 +125,6 @@ def _grade_class(
     if early and todo:  # one worker: grade here
         from autograder.engine import grading_process
         from autograder.engine.sandbox import warning
-        from autograder.merge import write_result
 
         how, client = early
         if not how.isolated:
@@ -150,8 +147,6 @@ def _grade_class(
             initargs=(counter, str(out), config),
         ) as pool:
             futures = [pool.submit(grade_one, s) for s in todo]
-            from autograder.merge import write_result  # while the workers start
-
             bar = tqdm(
                 total=len(futures), desc="grading", unit="nb", disable=quiet, file=sys.stdout
             )
@@ -167,8 +162,6 @@ def _grade_class(
     )
     summary = None
     if shard[1] == 1:
-        from autograder.merge import merge
-
         summary = merge([out / "results"], out, quiet=quiet)
     else:
         say(
