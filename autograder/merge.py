@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -207,10 +208,10 @@ def ensure_gradebook(out: Path, say=print) -> dict:
     everything = nbgrader(
         "generate_assignment", "*", "--force", root=out, release=out / "release", check=False
     )
-    for assignment in [] if everything.returncode == 0 else ASSIGNMENTS:
-        # One by one, to find the assignment nbgrader refused to update: cells were added
-        # or removed while it has submissions. It is rebuilt without them; what graders
-        # typed is kept and put back on the cells that still exist.
+    for assignment in [] if everything.returncode == 0 else _failed(everything):
+        # Alone, to see why nbgrader refused to update it: cells were added or removed while
+        # it has submissions. It is rebuilt without them; what graders typed is kept and put
+        # back on the cells that still exist.
         proc = nbgrader(
             "generate_assignment", assignment, "--force", root=out, release=out / "release",
             check=False,
@@ -231,6 +232,13 @@ def ensure_gradebook(out: Path, say=print) -> dict:
             )
     hash_file.write_text(wanted + "\n")
     return saved
+
+
+def _failed(proc) -> list[str]:
+    """The assignments a failed `generate_assignment "*"` names (it goes on past a failure and
+    lists them at the end); all of them when it names none of the course's."""
+    named = re.findall(r"error processing assignment '([^']+)'", proc.stdout + proc.stderr)
+    return [a for a in ASSIGNMENTS if a in named] or list(ASSIGNMENTS)
 
 
 class _Cells:

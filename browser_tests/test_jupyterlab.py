@@ -3,8 +3,8 @@
 1. `make lab`'s landing page shows the lessons.
 2. Every lesson runs from Run → Run All Cells with no error output except in the cells tagged
    `raises-exception` (which must show their error), and every stored plot renders as an image.
-   Its last cell's exercise link opens exercise NN in JupyterLab, next to that exercise's
-   Colab badge.
+   Then its last cell's exercise link opens exercise NN in JupyterLab, next to that exercise's
+   Colab badge (every lesson of the Japanese edition too, without running it).
 3. An exercise: a correct answer typed into a solution cell passes its visible test; a wrong one
    shows the test's expected-vs-got message.
 4. nbgrader's Lab extension is there for instructors: its menu, the Formgrader command, the
@@ -138,26 +138,17 @@ def test_lesson_runs_in_jupyterlab(page, lab, screenshots, lesson):
         ui.scroll_to_cell(page, raising[0])
     ui.shot(page, screenshots, f"lesson-{lesson.stem}")
     assert not problems, f"{lesson.name} in JupyterLab:\n" + "\n".join(problems)
+    check_link_opens_its_exercise(page, screenshots, lesson, len(nb.cells))
 
 
-@pytest.mark.parametrize(
-    "lesson",
-    LESSONS + JA_LESSONS,
-    ids=[p.stem for p in LESSONS] + [f"ja-{p.stem}" for p in JA_LESSONS],
-)
-def test_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
-    """The link at the end of lesson NN opens exercise NN in JupyterLab, beside its Colab badge
-    (a Japanese lesson opens the Japanese edition of the exercise, exercises/ja/...)."""
+def check_link_opens_its_exercise(page, screenshots, lesson: Path, n_cells: int) -> None:
+    """The link at the end of the open lesson opens its exercise in JupyterLab, beside the
+    exercise's Colab badge (a Japanese lesson opens the Japanese edition, exercises/ja/...)."""
     exercise = exercise_of(lesson)  # in the repository; the server's copy has the same layout
     if not exercise.is_file():
-        pytest.skip(f"{rel(exercise)} does not exist (yet): nothing to open")
-    nb = nbformat.read(lesson, as_version=4)
-    ui.open_notebook(
-        page,
-        lab.url(f"/lab/workspaces/bt-link-{lesson.parent.name}-{lesson.stem}/tree/{rel(lesson)}"),
-        len(nb.cells),
-    )
-    last = ui.cell(page, len(nb.cells) - 1)
+        print(f"{rel(exercise)} does not exist (yet): no link to follow")
+        return
+    last = ui.cell(page, n_cells - 1)
     last.scroll_into_view_if_needed()
     badge = last.locator(f'a[href="{colab_url(exercise)}"] img')
     badge.wait_for(state="attached")  # the badge image itself comes from the internet
@@ -167,6 +158,19 @@ def test_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
     ui.panel(page).locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=ui.PAGE_TIMEOUT_MS)
     edition = "ja-" if lesson.parent.name == "ja" else ""
     ui.shot(page, screenshots, f"lesson-{edition}{lesson.stem}-opens-{exercise.stem}")
+
+
+@pytest.mark.parametrize("lesson", JA_LESSONS, ids=[f"ja-{p.stem}" for p in JA_LESSONS])
+def test_japanese_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
+    """Each Japanese lesson's last cell links to the Japanese exercise (the English lessons'
+    links are followed by test_lesson_runs_in_jupyterlab, once the lesson has run)."""
+    if not exercise_of(lesson).is_file():
+        pytest.skip(f"{rel(exercise_of(lesson))} does not exist (yet): nothing to open")
+    nb = nbformat.read(lesson, as_version=4)
+    ui.open_notebook(
+        page, lab.url(f"/lab/workspaces/bt-link-ja-{lesson.stem}/tree/{rel(lesson)}"), len(nb.cells)
+    )
+    check_link_opens_its_exercise(page, screenshots, lesson, len(nb.cells))
 
 
 def pick_exercise() -> tuple[str, dict]:

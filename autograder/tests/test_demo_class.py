@@ -1,7 +1,7 @@
 """`make grade` with no arguments grades the bundled demo class: full, partial and empty work.
 
-The same class also shows that regrading is idempotent and that grading in shards, then
-merging, gives exactly the grades of one run.
+Grading the same class again, in shards merged afterwards, gives exactly the grades of the
+first run: grading is deterministic and sharding changes nothing.
 """
 
 import csv
@@ -46,21 +46,15 @@ def test_demo_class_grades_full_partial_and_empty(demo):
     assert cam_last == {"no submission"}
 
 
-def test_regrading_gives_identical_results(demo, tmp_path):
-    again = tmp_path / "again"
-    grade_class(DEMO_SUBMISSIONS, again, quiet=True)
-    assert read(again / "cells.csv") == read(demo / "cells.csv")
-    assert read(again / "grades.csv") == read(demo / "grades.csv")
-
-
-@pytest.mark.slow  # three shards of the demo class; the Slurm test shards a class too
-def test_shards_merge_into_the_same_grades(demo, tmp_path):
-    shards = [tmp_path / f"shard{i}" for i in range(3)]
+def test_grading_again_in_shards_gives_identical_results(demo, tmp_path):
+    """A second grading of the class, in two shards merged afterwards, gives the first run's
+    grades.csv and cells.csv byte for byte (the Slurm and Kubernetes tests shard a class too)."""
+    shards = [tmp_path / f"shard{i}" for i in range(2)]
     for i, out in enumerate(shards):
-        grade_class(DEMO_SUBMISSIONS, out, shard=(i, 3), quiet=True)
+        grade_class(DEMO_SUBMISSIONS, out, shard=(i, 2), quiet=True)
         assert not (out / "grades.csv").exists(), "a shard must not merge on its own"
     merged = tmp_path / "merged"
     merge([out / "results" for out in shards], merged, quiet=True)
-    assert read(merged / "cells.csv") == read(demo / "cells.csv")
-    assert read(merged / "grades.csv") == read(demo / "grades.csv")
+    assert (merged / "cells.csv").read_bytes() == (demo / "cells.csv").read_bytes()
+    assert (merged / "grades.csv").read_bytes() == (demo / "grades.csv").read_bytes()
     assert (merged / "gradebook.db").is_file()

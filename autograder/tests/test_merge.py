@@ -182,7 +182,6 @@ def test_missing_students_and_gradebook_are_kept(graded, tmp_path):
     merge([out / "results"], out, quiet=True)
 
 
-@pytest.mark.slow  # rebuilds the gradebook's assignments from solutions/ (make test)
 def test_changed_solutions_rebuild_in_place_and_drop_old_assignments(graded):
     out, t = graded["out"], graded["tests"]
     before = read(out / "grades.csv")
