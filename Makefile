@@ -11,6 +11,9 @@ NO_BROWSER := $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DI
 # Containers often run as root, which JupyterLab refuses unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_WORKERS ?= 2
+# make test: more workers than cores, since many of its tests mostly wait (the browser, cell time
+# limits, Slurm jobs, the grading service's polling)
+TEST_WORKERS ?= 4
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab test check test-lessons test-browser sandbox-tools lint notebooks release release-exchange collect grade release-feedback grade-service grade-slurm bench clean
@@ -30,11 +33,13 @@ $(STAMP): requirements.txt
 lab: $(STAMP) ## open the course in JupyterLab (prints the URL; no browser on a headless machine)
 	$(VENV)/bin/jupyter lab $(NO_BROWSER) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
 
-test: $(STAMP) lint sandbox-tools ## run every check: lint, hygiene, nbval on the lessons, unit and grading tests
-	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
+# The browser tests go first, so that their one file (one worker, one JupyterLab) starts at once
+# and runs while the other workers take the rest: it mostly waits on the browser and kernels.
+test: $(BROWSER_STAMP) lint sandbox-tools ## run every check: lint, hygiene, nbval on the lessons, unit, grading and browser tests
+	$(PY) -m browser_tests.ensure_chromium
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		lessons tests autograder/tests
-	$(MAKE) test-browser
+		browser_tests lessons tests autograder/tests
 
 check: $(STAMP) lint sandbox-tools ## everyday checks: lint, hygiene, nbval, unit tests and one graded class (no slow tests)
 	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" \

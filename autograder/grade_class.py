@@ -51,44 +51,16 @@ def select_shard(subs: list[Submission], shard: tuple[int, int]) -> list[Submiss
     return [s for k, s in enumerate(ordered) if k % count == index]
 
 
-def grade_class(
-    submissions: Path,
-    out: Path = GRADING,
-    workers: int | None = None,
-    shard: tuple[int, int] = (0, 1),
-    quiet: bool = False,
-    config: Config | None = None,
-    student: str | None = None,
-    assignment: str | None = None,
-    fresh: bool = False,
-) -> dict:
-    config = config or Config()
-    in_process = workers == 1 or bool(student and assignment)
-    early = None
-    if student and assignment:  # one notebook: its zygote's start is on the critical path
-        config = replace(config, warm_start=False)
-    if in_process:  # the zygote imports torch while this process collects and imports
-        from autograder.engine.client import ZygoteClient
-        from autograder.engine.sandbox import launch
-
-        how = launch(config)
-        early = (how, ZygoteClient(0, how, config, wait=False))
-    try:
-        args = (submissions, out, workers, shard, quiet, config, student, assignment, fresh)
-        return _grade_class(*args, early)
-    finally:
-        if early:
-            early[1].close()
-            early[0].cleanup()
+# A worker (a Python importing the grader and torch, and its zygote) costs about what 15-20
+# small notebooks take to grade: a class smaller than this per worker is graded in this process.
+NOTEBOOKS_PER_WORKER = 16
 
 
-def _grade_class(
-    submissions, out, workers, shard, quiet, config, student, assignment, fresh, early
-) -> dict:
-    say = (lambda *a: None) if quiet else print
-    in_process = early is not None
-    from autograder.merge import fresh_start, merge, write_result
+def default_workers(notebooks: int) -> int:
+    return max(1, min(os.cpu_count() or 1, notebooks // NOTEBOOKS_PER_WORKER))
 
+
+def _collected(submissions: Path, student: str | None, assignment: str | None):
     found = collect(submissions)
     if student or assignment:
         keep = lambda s, a: (student in (None, s)) and (assignment in (None, a))  # noqa: E731
@@ -101,6 +73,46 @@ def _grade_class(
                 + (f" student {student}" if student else "")
                 + (f" assignment {assignment}" if assignment else "")
             )
+    return found
+
+
+def grade_class(
+    submissions: Path,
+    out: Path = GRADING,
+    workers: int | None = None,
+    shard: tuple[int, int] = (0, 1),
+    quiet: bool = False,
+    config: Config | None = None,
+    student: str | None = None,
+    assignment: str | None = None,
+    fresh: bool = False,
+) -> dict:
+    config = config or Config()
+    found = _collected(submissions, student, assignment)
+    todo = select_shard(found.submissions, shard)
+    workers = min(workers or default_workers(len(todo)), max(len(todo), 1))
+    early = None
+    if student and assignment:  # one notebook: its zygote's start is on the critical path
+        config = replace(config, warm_start=False)
+    if workers == 1 and todo:  # the zygote imports torch while this process imports the grader
+        from autograder.engine.client import ZygoteClient
+        from autograder.engine.sandbox import launch
+
+        how = launch(config)
+        early = (how, ZygoteClient(0, how, config, wait=False))
+    try:
+        args = (found, todo, out, workers, shard, quiet, config, fresh, early)
+        return _grade_class(*args)
+    finally:
+        if early:
+            early[1].close()
+            early[0].cleanup()
+
+
+def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, early) -> dict:
+    say = (lambda *a: None) if quiet else print
+    from autograder.merge import fresh_start, merge, write_result
+
     for who, where, why in found.problems:
         say(f"warning: {who}/{where}: {why}")
     if fresh:
@@ -108,7 +120,6 @@ def _grade_class(
     (out / "results").mkdir(parents=True, exist_ok=True)
     for student in found.students:  # every shard records the class list (merge needs it)
         (out / "results" / student).mkdir(exist_ok=True)
-    todo = select_shard(found.submissions, shard)
 
     graded = {(s.student, s.assignment) for s in found.submissions}
     if shard[0] == 0:  # work that cannot be run at all scores 0 with its reason (once, in shard 0)
@@ -120,7 +131,6 @@ def _grade_class(
                 write_result(out, result)
                 write_feedback(out, result, nbformat.v4.new_notebook())
 
-    workers = 1 if in_process else workers or min(os.cpu_count() or 1, max(len(todo), 1))
     start = time.perf_counter()
     if early and todo:  # one worker: grade here
         from autograder.engine import grading_process
@@ -185,7 +195,10 @@ def main(argv=None) -> int:
         "--out", type=Path, default=GRADING, help="where results go (default grading/)"
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="parallel sandboxes (default: CPU count)"
+        "--workers",
+        type=int,
+        default=None,
+        help=f"parallel sandboxes (default: one per {NOTEBOOKS_PER_WORKER} notebooks, at most the CPU count)",
     )
     parser.add_argument(
         "--shard", type=parse_shard, default=(0, 1), help="grade only shard I of N (0-based)"

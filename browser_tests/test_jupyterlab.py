@@ -9,12 +9,17 @@
    shows the test's expected-vs-got message.
 4. nbgrader's Lab extension is there for instructors: its menu, the Formgrader command, the
    Validate button, and the Formgrader itself.
+5. A student's Nbgrader → Assignment List works out of the box: nbgrader's exchange is the
+   course's (a git-ignored folder of the repository), so the released assignments are listed
+   with their Fetch buttons, and no panel says the exchange directory does not exist.
 
 Everything happens in a scratch copy of the course (see lab.py): nothing here writes to the
 repository except screenshots/.
 """
 
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,6 +54,8 @@ EXERCISES = {
 
 
 FORMGRADER_API_FAILED = "500 GET /formgrader/api/assignments"
+RELEASED = ASSIGNMENTS[:2]  # released to the exchange by the Assignment List test
+NO_EXCHANGE = "exchange directory does not exist"
 
 
 def rel(path: Path) -> str:
@@ -347,3 +354,22 @@ def test_japanese_lesson_renders_japanese_text(page, lab, screenshots):
     assert page.evaluate(_GLYPH_PIXELS_JS, [element, "畳"]) != page.evaluate(
         _GLYPH_PIXELS_JS, [element, "込"]
     ), "two different kanji render as the same glyph"
+
+
+def test_assignment_list_shows_the_released_assignments(page, lab, screenshots):
+    nbgrader = str(Path(sys.prefix) / "bin" / "nbgrader")
+    for assignment in RELEASED:  # the instructor's make release-exchange, in the scratch course
+        done = subprocess.run(
+            [nbgrader, "release_assignment", assignment, "--force"],
+            cwd=lab.root, capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    page.goto(lab.url("/lab/workspaces/bt-assignment-list/tree/lessons"))
+    page.locator(".lm-MenuBar").get_by_role("menuitem", name="Nbgrader", exact=True).click()
+    menu = page.locator(".lm-Menu")
+    menu.get_by_role("menuitem", name="Assignment List", exact=True).first.click()
+    for assignment in RELEASED:
+        page.get_by_text(assignment, exact=True).first.wait_for(timeout=ui.PAGE_TIMEOUT_MS)
+    page.get_by_role("button", name="Fetch").first.wait_for()
+    ui.shot(page, screenshots, "nbgrader-5-assignment-list")
+    assert NO_EXCHANGE not in page.content()
