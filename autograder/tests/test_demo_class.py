@@ -12,6 +12,9 @@ from autograder.course import ASSIGNMENTS, DEMO_SUBMISSIONS
 from autograder.grade_class import grade_class
 from autograder.merge import merge
 
+# make check grades one shared class (test_grading.py); this second one runs in make test
+pytestmark = pytest.mark.slow
+
 
 def read(path):
     with open(path, newline="") as f:
