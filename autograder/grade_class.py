@@ -132,7 +132,7 @@ def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, early) 
                 write_feedback(out, result, nbformat.v4.new_notebook())
 
     start = time.perf_counter()
-    if early and todo:  # one worker: grade here
+    if early:  # one worker (made only when there is work): grade here
         from autograder.engine import grading_process
         from autograder.engine.sandbox import warning
 

@@ -14,8 +14,9 @@ grades.csv and cells.csv are updated (autograder/merge.py, autograder/late.py).
 
 The latest submission of a student counts, as in nbgrader: an older one not yet graded is
 skipped when a newer one is there. State (out/service/state.json: every inbound entry
-handled, and how) and log (out/service/service.log) survive restarts: nothing is graded
-twice, and what arrived while the service was down is graded when it starts. SIGTERM or
+handled, and how; when grades.csv was last updated) and log (out/service/service.log)
+survive restarts: nothing is graded twice, and what arrived while the service was down is
+graded when it starts. SIGTERM or
 Ctrl-C stops it cleanly: no new work is started, the submissions being graded are finished
 and recorded, the rest waits for the next start.
 """
@@ -213,6 +214,8 @@ class Service:
     def update_grades(self) -> None:
         merge([self.out / "results"], self.out, quiet=True)
         late.apply(self.out, self.out / "submitted", say=log.info)
+        self.state["grades_updated"] = time.time()  # what was marked graded before is in grades.csv
+        self.save()
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, poll: float = 0.2) -> None:

@@ -171,8 +171,9 @@ def check_link_opens_its_exercise(page, screenshots, lesson: Path, n_cells: int)
 def test_japanese_lesson_link_opens_its_exercise(page, lab, screenshots, lesson):
     """Each Japanese lesson's last cell links to the Japanese exercise (the English lessons'
     links are followed by test_lesson_runs_in_jupyterlab, once the lesson has run)."""
-    if not exercise_of(lesson).is_file():
-        pytest.skip(f"{rel(exercise_of(lesson))} does not exist (yet): nothing to open")
+    exercise = exercise_of(lesson)
+    if not exercise.is_file():
+        pytest.skip(f"{rel(exercise)} does not exist (yet): nothing to open")
     nb = nbformat.read(lesson, as_version=4)
     ui.open_notebook(
         page, lab.url(f"/lab/workspaces/bt-link-ja-{lesson.stem}/tree/{rel(lesson)}"), len(nb.cells)

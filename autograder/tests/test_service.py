@@ -68,8 +68,11 @@ class Setup:
         return path.read_text() if path.exists() else ""
 
     def state(self) -> dict:
+        return self.whole_state().get("handled", {})
+
+    def whole_state(self) -> dict:
         path = self.out / "service" / "state.json"
-        return json.loads(path.read_text())["handled"] if path.exists() else {}
+        return json.loads(path.read_text()) if path.exists() else {}
 
     def wait_graded(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -78,6 +81,17 @@ class Setup:
                 return
             time.sleep(0.1)
         pytest.fail(f"not graded in {timeout} s:\n{self.log()}")
+
+    def wait_merged(self, timeout: float = 60) -> None:
+        """Until grades.csv holds every submission graded so far (the merge follows the grading)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.whole_state()
+            graded = [h["at"] for h in state.get("handled", {}).values() if h["how"] == "graded"]
+            if state.get("grades_updated", 0) >= max(graded, default=0):
+                return
+            time.sleep(0.1)
+        pytest.fail(f"grades.csv not updated in {timeout} s:\n{self.log()}")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +136,7 @@ def test_restart_loses_nothing_and_grades_nothing_twice(setup):
     setup.submit(HALF)  # the latest counts
     setup.start()
     setup.wait_graded(2)
-    time.sleep(0.5)
+    setup.wait_merged()
     state = setup.state()
     assert sorted(h["how"] for h in state.values()) == ["graded", "graded", "superseded"]
     latest = max(state, key=lambda name: name.rsplit("+", 2)[1])
