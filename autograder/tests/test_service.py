@@ -123,9 +123,11 @@ def test_feedback_is_fetched_seconds_after_submit(setup):
         f"Submit -> fetched feedback: {waited:.1f} s (submit command {submitted - start:.1f} s, "
         f"graded and released {released - submitted:.1f} s later, fetch {done - released:.1f} s)"
     )
-    # The service's part; the rest is nbgrader's own start-up in `submit` and `fetch_feedback`
-    # (about 2 s each on an idle machine, much more on a busy one).
-    assert released - submitted < 10, setup.log()
+    # The service's part (about 2 s on an idle machine, printed above); the rest is nbgrader's
+    # own start-up in `submit` and `fetch_feedback`. The bound only says that a submission is
+    # graded as it arrives, not in a later batch: CI's loaded machine can take several times
+    # the idle figure, and a timed assertion must not fail on load alone.
+    assert released - submitted < 30, setup.log()
 
 
 def test_restart_loses_nothing_and_grades_nothing_twice(setup):
