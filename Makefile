@@ -33,16 +33,16 @@ $(STAMP): requirements.txt
 lab: $(STAMP) ## open the course in JupyterLab (prints the URL; no browser on a headless machine)
 	$(VENV)/bin/jupyter lab $(NO_BROWSER) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
 
-# The browser tests go first, so that their one file (one worker, one JupyterLab) starts at once
-# and runs while the other workers take the rest: it mostly waits on the browser and kernels.
+# Each file goes whole to one worker, the longest first (conftest.py): the browser tests' one file
+# (one JupyterLab) starts at once and runs while the other workers take the rest.
 test: $(BROWSER_STAMP) lint sandbox-tools ## run every check: lint, hygiene, nbval on the lessons, unit, grading and browser tests
 	$(PY) -m browser_tests.ensure_chromium
-	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		browser_tests lessons tests autograder/tests
 
 check: $(STAMP) lint sandbox-tools ## everyday checks: lint, hygiene, nbval, unit tests and one graded class (no slow tests)
-	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow" \
+	$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		lessons tests autograder/tests
 

@@ -12,11 +12,9 @@ os.environ.update(EXECUTION_ENV)
 # code cells and outputs, which tests/test_editions.py proves.
 collect_ignore = ["lessons/src", "lessons/ja"]
 
-# make test hands whole files to its xdist workers (--dist loadfile), in collection order
-# (--no-loadscope-reorder: xdist would otherwise start the files with the most tests first,
-# and the long single-test files, the exchange loop or Slurm, would start last and run alone
-# at the end). These take longest (`make test PYTEST_ADDOPTS=--durations=0`), longest first;
-# every other file follows in its usual order.
+# make test hands whole files to its xdist workers (--dist loadfile) in collection order, which
+# starts with these, the files that take longest (`make test PYTEST_ADDOPTS=--durations=0`),
+# longest first; every other file follows in its usual order.
 LONGEST_FIRST = [
     "browser_tests/test_jupyterlab.py",
     "autograder/tests/test_grading.py",
@@ -30,6 +28,13 @@ LONGEST_FIRST = [
     "autograder/tests/test_merge.py",
     "autograder/tests/test_lms.py",
 ]
+
+
+def pytest_configure(config):
+    # xdist would otherwise start the files with the most tests first, and the long single-test
+    # files (the exchange loop, Slurm) would start last and run alone at the end.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config, items):
