@@ -9,8 +9,8 @@ notebooks saved by Colab. For each it prints, measured in the same run:
 - `make grade` end to end (a fresh `python -m autograder.grading`: grading, merging, late
   penalties, LMS files) and plain `nbgrader autograde` end to end, and their ratio;
 - the floor: the core-seconds (CPU time) of the notebooks' own cells and test cells (hidden
-  parts included), each notebook forked from a process that imported and warmed what the
-  engine's zygote preloads, shared by the workers, plus one `python -c "import torch"`; and
+  parts included), each notebook forked from a process that imported what the
+  engine's zygote preloads and what its grader imports for the test cells, shared by the workers, plus one `python -c "import torch"`; and
   `make grade` over that floor;
 - the merge (gradebook, grades.csv, cells.csv) of the whole class as new submissions;
 - for the first class, regrading one student's one notebook into the graded class, end to end,
@@ -49,7 +49,7 @@ FAULTS = {
 FAULT_TIMEOUT_S = 10.0
 REGRADE = "ex03_linear"  # the notebook regraded into the graded class
 
-# The floor's runner: what the engine's zygote preloads, imported and warmed once (so that no
+# The floor's runner: what the engine's zygote preloads, imported once (so that no
 # notebook pays for it, as none does in the engine); each notebook in a forked process running
 # its cells and test cells in order (the engine's plan), each cell stopped after the same limit;
 # the CPU time of each process (user + system, from wait4), whatever else the machine runs.
@@ -57,6 +57,7 @@ FLOOR_RUNNER = r"""
 import json, os, signal, sys
 from autograder.engine.zygote import preload
 preload()
+import autograder.engine.runner  # what the grader's side imports for the test cells
 workers, limit = int(sys.argv[1]), float(sys.argv[2])
 jobs = json.load(sys.stdin)
 

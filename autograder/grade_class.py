@@ -24,7 +24,6 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -91,26 +90,27 @@ def grade_class(
     found = _collected(submissions, student, assignment)
     todo = select_shard(found.submissions, shard)
     workers = min(workers or default_workers(len(todo)), max(len(todo), 1))
-    early = None
-    if student and assignment:  # one notebook: its zygote's start is on the critical path
-        config = replace(config, warm_start=False)
-    if workers == 1 and todo:  # the zygote imports torch while this process imports the grader
+    zygotes = []
+    if todo:  # first of all: the zygotes import torch while this process imports the grader
         from autograder.engine.client import ZygoteClient
         from autograder.engine.sandbox import launch
 
-        how = launch(config)
-        early = (how, ZygoteClient(0, how, config, wait=False))
+        for index in range(workers):
+            how = launch(config)
+            zygotes.append((how, ZygoteClient(index, how, config, wait=False)))
     try:
-        args = (found, todo, out, workers, shard, quiet, config, fresh, early)
+        args = (found, todo, out, workers, shard, quiet, config, fresh, zygotes)
         return _grade_class(*args)
     finally:
-        if early:
-            early[1].close()
-            early[0].cleanup()
+        for how, client in zygotes:
+            client.close()
+            how.cleanup()
 
 
-def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, early) -> dict:
+def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, zygotes) -> dict:
     say = (lambda *a: None) if quiet else print
+    from autograder.engine import grading_process
+    from autograder.engine.sandbox import warning
     from autograder.merge import fresh_start, merge, write_result
 
     for who, where, why in found.problems:
@@ -123,40 +123,31 @@ def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, early) 
 
     graded = {(s.student, s.assignment) for s in found.submissions}
     if shard[0] == 0:  # work that cannot be run at all scores 0 with its reason (once, in shard 0)
-        from autograder.engine.grading_process import failed_result, write_feedback
-
         for who, where, why in found.problems:
             if where in ASSIGNMENTS and (who, where) not in graded:
-                result = failed_result(who, where, why).to_dict()
+                result = grading_process.failed_result(who, where, why).to_dict()
                 write_result(out, result)
-                write_feedback(out, result, nbformat.v4.new_notebook())
+                grading_process.write_feedback(out, result, nbformat.v4.new_notebook())
 
+    if zygotes and not zygotes[0][0].isolated:
+        say(warning(zygotes[0][0]))
     start = time.perf_counter()
-    if early:  # one worker (made only when there is work): grade here
-        from autograder.engine import grading_process
-        from autograder.engine.sandbox import warning
-
-        how, client = early
-        if not how.isolated:
-            say(warning(how))
-        grading_process.use(client, out, config)
+    if workers == 1 and todo:  # one worker: grade here
+        grading_process.use(zygotes[0][1], out, config)
         for sub in tqdm(todo, desc="grading", unit="nb", disable=quiet, file=sys.stdout):
             write_result(out, grading_process.grade_one(sub))
     elif todo:
-        from autograder.engine.grading_process import grade_one, init_worker
-        from autograder.engine.sandbox import status as sandbox_status
-
-        status = sandbox_status(config)
-        if status:
-            say(status)
-        counter = multiprocessing.get_context("spawn").Value("i", 0)
+        # The workers are forked from this process, which has imported all they need (torch,
+        # the runner, the feedback renderer): they start at once, without an import of their own.
+        grading_process.preload()
+        fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
-            initargs=(counter, str(out), config),
+            mp_context=fork,
+            initializer=grading_process.adopt,
+            initargs=(fork.Value("i", 0), [client for _, client in zygotes], out, config),
         ) as pool:
-            futures = [pool.submit(grade_one, s) for s in todo]
+            futures = [pool.submit(grading_process.grade_one, s) for s in todo]
             bar = tqdm(
                 total=len(futures), desc="grading", unit="nb", disable=quiet, file=sys.stdout
             )

@@ -18,10 +18,6 @@ from autograder.course import DEMO_SUBMISSIONS, GRADING
 
 
 def main(argv=None) -> int:
-    # Imported here, not above: each worker of grade_class's pool imports this module again
-    # (multiprocessing's spawn), and these bring nbgrader, a second of start-up for nothing.
-    from autograder import late, lms, lms_export
-
     argv = list(sys.argv[1:] if argv is None else argv)
     front = argparse.ArgumentParser(add_help=False)
     front.add_argument("--submissions", type=Path, default=DEMO_SUBMISSIONS)
@@ -33,6 +29,8 @@ def main(argv=None) -> int:
     out = known.out.resolve()
     submissions = known.submissions
     if submissions.suffix.lower() == ".zip":
+        from autograder import lms
+
         submissions, assignment = lms.collect_zip(submissions, out, known.assignment)
         argv = _replace(argv, "--submissions", str(submissions))
         if known.assignment is None:
@@ -40,6 +38,9 @@ def main(argv=None) -> int:
         known.assignment = assignment
     code = grade_class.main(argv)
     if code == 0 and known.shard.split("/")[-1] == "1":
+        # Imported after grading (they bring nbgrader): the zygotes start first of all.
+        from autograder import late, lms_export
+
         late.apply(out, submissions.resolve(), known.student, known.assignment)
         lms_export.write(out)
     return code

@@ -25,9 +25,6 @@ class Config:
     end_timeout_s: float = 10.0  # for the zygote to end a child; then the zygote is restarted
     uid_base: int = 61000  # children's uids when grading as root: one per child
     uids_per_worker: int = 100
-    # The zygote preloads what tests' watchers import (0.8 s once, instead of in every child
-    # that uses one); off where only one notebook is graded and the start is what it waits for.
-    warm_start: bool = True
     unsandboxed: bool = False  # --no-sandbox: resource limits only (with a warning)
 
     def child_limits(self, uid: int, drop_uid: bool) -> dict:

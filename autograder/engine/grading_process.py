@@ -1,8 +1,9 @@
-"""What each process of the class driver's pool does: own one zygote, grade submissions with it.
+"""What each process of a grading pool does: own one zygote, grade submissions with it.
 
 The grader's heavy modules (the runner with torch, the feedback renderer with nbconvert and
-nbgrader) are imported inside the functions: a worker starts its zygote first and imports them
-while the zygote starts, and the driver, which only hands work out, never imports them.
+nbgrader) are imported inside the functions, after the zygote has been started, so that both
+import at once: the service's workers import them themselves (`init_worker`); the class
+driver imports them once (`preload`) and forks its workers (`adopt`).
 """
 
 import atexit
@@ -33,11 +34,26 @@ def init_worker(counter, out: str, config: Config) -> None:
     client = ZygoteClient(index, how, config, wait=False)
     atexit.register(how.cleanup)
     atexit.register(client.close)  # runs first: the zygote stops, then its files go
-    import autograder.engine.feedback_html  # noqa: F401  (while the zygote starts)
-    import autograder.engine.runner  # noqa: F401
-
+    preload()  # while the zygote starts
     client.wait_ready()
     use(client, Path(out), config)
+
+
+def preload() -> None:
+    """Import what grading needs (before forking workers that share it)."""
+    import autograder.engine.feedback_html  # noqa: F401
+    import autograder.engine.runner  # noqa: F401
+    import autograder.exchange  # noqa: F401
+    import autograder.merge  # noqa: F401
+
+
+def adopt(counter, clients: list[ZygoteClient], out: Path, config: Config) -> None:
+    """The initializer of each process forked by the class driver: the next of its zygotes."""
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    clients[index].wait_ready()
+    use(clients[index], out, config)
 
 
 def use(client: ZygoteClient, out: Path, config: Config) -> None:

@@ -147,10 +147,6 @@ def bwrap_problem(bwrap: str) -> str | None:
     return None
 
 
-def zygote_flags(config: Config) -> list[str]:
-    return [] if config.warm_start else ["--quick-start"]
-
-
 def launch(config: Config | None = None) -> Launch:
     """The command that starts one zygote, and what it leaves unprotected."""
     config = config or Config()
@@ -183,7 +179,7 @@ def launch(config: Config | None = None) -> Launch:
         ]  # fmt: skip
         for key, value in worker_env().items():
             argv += ["--setenv", key, value]
-        argv += [python, "-I", "/grader/zygote.py", *zygote_flags(config)]
+        argv += [python, "-I", "/grader/zygote.py"]
         return Launch(argv, {}, isolated=True, workdir=code)
     scratch = tempfile.mkdtemp(prefix="grader-scratch-")
     tmp = tempfile.mkdtemp(prefix="grader-tmp-")
@@ -207,7 +203,7 @@ def launch(config: Config | None = None) -> Launch:
     elif force_unsandboxed:
         unprotected.insert(0, "the sandbox was turned off (--no-sandbox)")
     return Launch(
-        [python, "-I", str(Path(code) / "zygote.py"), *zygote_flags(config)],
+        [python, "-I", str(Path(code) / "zygote.py")],
         env,
         isolated=False,
         unprotected=unprotected,

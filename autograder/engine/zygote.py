@@ -46,7 +46,7 @@ PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def preload(warm: bool = True):
+def preload():
     """Everything a submission is likely to import, paid for once by the zygote."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib  # noqa: F401
@@ -57,18 +57,10 @@ def preload(warm: bool = True):
     from IPython.core.inputtransformer2 import TransformerManager
 
     torch.set_num_threads(1)
-    if not warm:
-        return TransformerManager()
-    # The first TorchDispatchMode entered imports ~800 modules (dynamo, sympy): 0.8 s that
-    # every child of a test watching kernels (ex04) would pay again. Paid here, once.
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Passthrough(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            return func(*args, **(kwargs or {}))
-
-    with Passthrough():
-        torch.zeros(1).add_(1)
+    # The first backward given its gradient (`y.backward(dout)`) imports torch.fx's symbolic
+    # shapes and sympy (0.6 s, 500 modules), which every child doing so would pay again.
+    x = torch.ones(2, requires_grad=True)
+    (x * 2).backward(torch.ones(2))
     return TransformerManager()
 
 
@@ -507,7 +499,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def main() -> None:
-    transformer = preload(warm="--quick-start" not in sys.argv[1:])
+    transformer = preload()
     # What torch and the rest left is shared with every child; frozen, a child's garbage
     # collections never write to those objects, so their pages are not copied into each child.
     gc.collect()

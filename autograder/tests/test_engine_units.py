@@ -148,6 +148,33 @@ def test_a_slow_cell_is_ended_at_its_deadline(client):
     assert client.new_child({}, 10).exec("print(1)", "b", 10)["output"] == "1\n"
 
 
+def test_a_child_imports_nothing_heavy_for_the_watchers_and_backward(client):
+    """What a child imports that its zygote has not, every child pays again: ex04's kernel
+    watcher (the setup's WATCH_BUILTINS) must not bring torch._dynamo (2 s), and a backward given
+    its gradient must find sympy already imported by the zygote."""
+    from autograder.engine.runner import spec
+
+    child = client.new_child({}, 60)
+    child.exec(spec("ex04_batchnorm_relu").setup, "setup", 60)
+    heavy = child.answers(
+        "def loaded():\n"
+        "    import sys\n"
+        "    before = set(sys.modules)\n"
+        "    scope = {}\n"
+        "    exec(WATCH_BUILTINS, scope)\n"
+        "    with scope['Watch'](FORBIDDEN) as watch:\n"
+        "        y = torch.ones(3, requires_grad=True) * 2\n"
+        "    y.backward(torch.ones(3))\n"
+        "    new = set(sys.modules) - before\n"
+        "    return sorted(m for m in ('torch._dynamo', 'sympy') if m in new)\n",
+        "loaded",
+        {},
+        60,
+    )
+    child.end()
+    assert heavy == [], f"a child imported {heavy} (see zygote.preload and ex04's Watch)"
+
+
 def test_answers_return_data_and_failures(client):
     child = client.new_child({}, 10)
     child.exec("def f(x):\n    return x * 2\n", "a", 10)
