@@ -9,9 +9,9 @@ notebooks saved by Colab. For each it prints, measured in the same run:
 - `make grade` end to end (a fresh `python -m autograder.grading`: grading, merging, late
   penalties, LMS files) and plain `nbgrader autograde` end to end, and their ratio;
 - the floor: the core-seconds (CPU time) of the notebooks' own cells and test cells (hidden
-  parts included), each notebook forked from a process that imported what the
-  engine's zygote preloads and what its grader imports for the test cells, shared by the workers, plus one `python -c "import torch"`; and
-  `make grade` over that floor;
+  parts included), each notebook forked from a process that imported what the engine's
+  zygote preloads and what its grader imports for the test cells, shared by the workers,
+  plus one `python -c "import torch"`; and `make grade` over that floor;
 - the merge (gradebook, grades.csv, cells.csv) of the whole class as new submissions;
 - for the first class, regrading one student's one notebook into the graded class, end to end,
   against a bare `python -c "import torch"`, and whether every other row stayed as it was;

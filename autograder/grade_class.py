@@ -96,15 +96,14 @@ def grade_class(
         from autograder.engine.sandbox import launch
 
         for index in range(workers):
-            how = launch(config)
-            zygotes.append((how, ZygoteClient(index, how, config, wait=False)))
+            zygotes.append(ZygoteClient(index, launch(config), config, wait=False))
     try:
         args = (found, todo, out, workers, shard, quiet, config, fresh, zygotes)
         return _grade_class(*args)
     finally:
-        for how, client in zygotes:
+        for client in zygotes:
             client.close()
-            how.cleanup()
+            client.launch.cleanup()
 
 
 def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, zygotes) -> dict:
@@ -129,23 +128,23 @@ def _grade_class(found, todo, out, workers, shard, quiet, config, fresh, zygotes
                 write_result(out, result)
                 grading_process.write_feedback(out, result, nbformat.v4.new_notebook())
 
-    if zygotes and not zygotes[0][0].isolated:
-        say(warning(zygotes[0][0]))
+    if zygotes and not zygotes[0].launch.isolated:
+        say(warning(zygotes[0].launch))
     start = time.perf_counter()
     if workers == 1 and todo:  # one worker: grade here
-        grading_process.use(zygotes[0][1], out, config)
+        grading_process.use(zygotes[0], out, config)
         for sub in tqdm(todo, desc="grading", unit="nb", disable=quiet, file=sys.stdout):
             write_result(out, grading_process.grade_one(sub))
     elif todo:
         # The workers are forked from this process, which has imported all they need (torch,
         # the runner, the feedback renderer): they start at once, without an import of their own.
-        grading_process.preload()
+        grading_process.import_grader()
         fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
             max_workers=workers,
             mp_context=fork,
             initializer=grading_process.adopt,
-            initargs=(fork.Value("i", 0), [client for _, client in zygotes], out, config),
+            initargs=(fork.Value("i", 0), zygotes, out, config),
         ) as pool:
             futures = [pool.submit(grading_process.grade_one, s) for s in todo]
             bar = tqdm(

@@ -3,7 +3,7 @@
 The grader's heavy modules (the runner with torch, the feedback renderer with nbconvert and
 nbgrader) are imported inside the functions, after the zygote has been started, so that both
 import at once: the service's workers import them themselves (`init_worker`); the class
-driver imports them once (`preload`) and forks its workers (`adopt`).
+driver imports them once (`import_grader`) and forks its workers (`adopt`).
 """
 
 import atexit
@@ -25,21 +25,25 @@ def failed_result(student: str, assignment: str, why: str) -> Result:
     return Result.failed(student, assignment, spec(assignment).tests, why)
 
 
-def init_worker(counter, out: str, config: Config) -> None:
-    """The initializer of each process of the class driver's pool."""
+def _next_index(counter) -> int:
+    """This worker's number in its pool (0, 1, ...): its zygote, and its children's uids."""
     with counter.get_lock():
-        index = counter.value
         counter.value += 1
+        return counter.value - 1
+
+
+def init_worker(counter, out: str, config: Config) -> None:
+    """The initializer of each process of the service's (spawned) pool: a zygote of its own."""
     how = launch(config)
-    client = ZygoteClient(index, how, config, wait=False)
+    client = ZygoteClient(_next_index(counter), how, config, wait=False)
     atexit.register(how.cleanup)
     atexit.register(client.close)  # runs first: the zygote stops, then its files go
-    preload()  # while the zygote starts
+    import_grader()  # while the zygote starts
     client.wait_ready()
     use(client, Path(out), config)
 
 
-def preload() -> None:
+def import_grader() -> None:
     """Import what grading needs (before forking workers that share it)."""
     import autograder.engine.feedback_html  # noqa: F401
     import autograder.engine.runner  # noqa: F401
@@ -49,11 +53,9 @@ def preload() -> None:
 
 def adopt(counter, clients: list[ZygoteClient], out: Path, config: Config) -> None:
     """The initializer of each process forked by the class driver: the next of its zygotes."""
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
-    clients[index].wait_ready()
-    use(clients[index], out, config)
+    client = clients[_next_index(counter)]
+    client.wait_ready()
+    use(client, out, config)
 
 
 def use(client: ZygoteClient, out: Path, config: Config) -> None:

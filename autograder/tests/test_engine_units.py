@@ -23,6 +23,7 @@ from autograder.engine.runner import (
     _unquotable,
     plan,
     reference_value,
+    spec,
 )
 from autograder.engine.sandbox import launch
 
@@ -152,8 +153,6 @@ def test_a_child_imports_nothing_heavy_for_the_watchers_and_backward(client):
     """What a child imports that its zygote has not, every child pays again: ex04's kernel
     watcher (the setup's WATCH_BUILTINS) must not bring torch._dynamo (2 s), and a backward given
     its gradient must find sympy already imported by the zygote."""
-    from autograder.engine.runner import spec
-
     child = client.new_child({}, 60)
     child.exec(spec("ex04_batchnorm_relu").setup, "setup", 60)
     heavy = child.answers(
